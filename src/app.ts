@@ -1,0 +1,82 @@
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { authRoutes } from "./auth/routes";
+import { chatRoutes } from "./chat/routes";
+import { docsPage } from "./docs";
+import type { AppEnv } from "./env";
+import { invitesRoutes, roomInvitesRoutes } from "./invites/routes";
+import { ApiError, errorBody, renderError } from "./lib/errors";
+import { newRouter } from "./lib/openapi";
+import { isOriginAllowed } from "./lib/origins";
+import { roomsRoutes } from "./rooms/routes";
+import { servicesMiddleware } from "./services";
+import { meRoutes } from "./users/routes";
+
+/** Request bodies above this get 413 before any parsing (DESIGN "Limits and config"). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp() {
+  const app = newRouter();
+
+  app.use("*", requestId({ generator: () => crypto.randomUUID() }));
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  app.use(
+    "/api/*",
+    cors({
+      origin: (origin, c) =>
+        isOriginAllowed(origin, c.req.url, c.env.ALLOWED_ORIGINS) ? origin : null,
+      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type"],
+      exposeHeaders: ["Retry-After"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError({
+          code: "payload_too_large",
+          message: `Request body over ${MAX_BODY_BYTES} bytes`,
+        });
+      },
+    }),
+  );
+  app.use("/api/*", servicesMiddleware);
+
+  app.get("/health", (c) => c.json({ ok: true }));
+
+  app.route("/api/auth", authRoutes);
+  app.route("/api/me", meRoutes);
+  app.route("/api/rooms", roomsRoutes);
+  app.route("/api/rooms", roomInvitesRoutes);
+  app.route("/api/rooms", chatRoutes);
+  app.route("/api/invites", invitesRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Edge chat backend",
+      version: "0.1.0",
+      description:
+        "Real-time chat on Cloudflare Workers. Errors are `{error:{code,message,details?}}`. " +
+        "The WebSocket protocol is documented in docs/protocol.md.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+
+  app.notFound((c) => c.json(errorBody("not_found", "No such route"), 404));
+  app.onError(renderError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

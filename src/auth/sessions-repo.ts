@@ -1,0 +1,74 @@
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { type SessionRow, sessions, type UserRow, users } from "../db/schema";
+
+export function insertSessionQuery(db: Db, row: typeof sessions.$inferInsert) {
+  return db.insert(sessions).values(row);
+}
+
+/** The session's user, if the session is live (not revoked, not expired). One query per request. */
+export async function findLiveSessionUser(
+  db: Db,
+  sessionId: string,
+  userId: string,
+  now: number,
+): Promise<UserRow | undefined> {
+  const row = await db
+    .select({ user: users })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      and(
+        eq(sessions.id, sessionId),
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now),
+      ),
+    )
+    .get();
+  return row?.user;
+}
+
+/**
+ * Rotates in one conditional UPDATE: it only matches while `oldHash` is still the current token
+ * of a live session, so of N racing refreshes with the same token exactly one wins.
+ */
+export async function rotateSession(
+  db: Db,
+  sessionId: string,
+  oldHash: string,
+  newHash: string,
+  now: number,
+  expiresAt: number,
+): Promise<SessionRow | undefined> {
+  return db
+    .update(sessions)
+    .set({ refreshTokenHash: newHash, expiresAt })
+    .where(
+      and(
+        eq(sessions.id, sessionId),
+        eq(sessions.refreshTokenHash, oldHash),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now),
+      ),
+    )
+    .returning()
+    .get();
+}
+
+export async function revokeSession(
+  db: Db,
+  sessionId: string,
+  now: number,
+): Promise<SessionRow | undefined> {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
+    .returning()
+    .get();
+}
+
+export async function findSession(db: Db, sessionId: string): Promise<SessionRow | undefined> {
+  return db.select().from(sessions).where(eq(sessions.id, sessionId)).get();
+}

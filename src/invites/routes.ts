@@ -1,0 +1,4 @@
+import { newRouter } from "../lib/openapi";
+
+export const invitesRoutes = newRouter();
+export const roomInvitesRoutes = newRouter();

@@ -1,0 +1,3 @@
+import { newRouter } from "../lib/openapi";
+
+export const roomsRoutes = newRouter();

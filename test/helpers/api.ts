@@ -1,0 +1,54 @@
+import { expect } from "vitest";
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface CallOptions {
+  json?: unknown;
+  token?: string;
+  headers?: Record<string, string>;
+  /** Raw body (overrides json); sent with whatever content-type `headers` says. */
+  body?: BodyInit;
+}
+
+/**
+ * A tiny HTTP client for the API under test. Every 4xx/5xx answer is checked against DESIGN's
+ * error envelope, so a route that leaks another shape fails whichever test touched it.
+ */
+export function apiClient(baseUrl: string) {
+  return async function call<T = any>(
+    method: string,
+    path: string,
+    opts: CallOptions = {},
+  ): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: BodyInit | undefined = opts.body;
+    if (body === undefined && opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers["content-type"] ??= "application/json";
+    }
+    if (opts.token) {
+      headers.authorization = `Bearer ${opts.token}`;
+    }
+    const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    if ((res.headers.get("content-type") ?? "").includes("application/json") && text.length > 0) {
+      parsed = JSON.parse(text);
+    }
+    if (res.status >= 400) {
+      expect(
+        parsed,
+        `${method} ${path} -> ${res.status} must use the error envelope`,
+      ).toMatchObject({
+        error: { code: expect.any(String), message: expect.any(String) },
+      });
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  };
+}
+
+export type Api = ReturnType<typeof apiClient>;
