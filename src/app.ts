@@ -5,7 +5,6 @@ import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
 import { chatRoutes } from "./chat/routes";
 import { docsPage } from "./docs";
-import type { AppEnv } from "./env";
 import { invitesRoutes, roomInvitesRoutes } from "./invites/routes";
 import { ApiError, errorBody, renderError } from "./lib/errors";
 import { newRouter } from "./lib/openapi";
