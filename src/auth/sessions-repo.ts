@@ -72,3 +72,16 @@ export async function revokeSession(
 export async function findSession(db: Db, sessionId: string): Promise<SessionRow | undefined> {
   return db.select().from(sessions).where(eq(sessions.id, sessionId)).get();
 }
+
+/** Sets a live session's refresh token (guest upgrade), invalidating the previous one. */
+export async function replaceRefreshToken(
+  db: Db,
+  sessionId: string,
+  refreshTokenHash: string,
+  expiresAt: number,
+): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ refreshTokenHash, expiresAt })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+}

@@ -1,5 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { z } from "zod";
 import type { AppEnv } from "../env";
+import { errorResponseSchema } from "../shared/api";
 import { ApiError } from "./errors";
 
 /**
@@ -24,3 +26,23 @@ export function newRouter(): OpenAPIHono<AppEnv> {
     },
   });
 }
+
+/** `content` for a JSON request or response in a createRoute() config. */
+export const jsonContent = <T extends z.ZodType>(schema: T) => ({
+  content: { "application/json": { schema } },
+});
+
+/** A required JSON request body (required, so a missing content-type can't skip validation). */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  ...jsonContent(schema),
+});
+
+/** A documented error response in DESIGN's envelope. */
+export const errorResponse = (description: string) => ({
+  description,
+  ...jsonContent(errorResponseSchema),
+});
+
+/** Routes that need a Bearer access token say so in the OpenAPI document. */
+export const bearerSecurity = [{ bearerAuth: [] }];
