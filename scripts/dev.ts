@@ -61,10 +61,19 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // If whoever started us goes away without a signal reaching us (a supervisor killed with
+  // SIGKILL, a shell that doesn't forward), stop too rather than leave wrangler and workerd behind.
+  const parent = process.ppid;
+  const watchdog = setInterval(() => {
+    if (process.ppid !== parent) {
+      stop("SIGTERM");
+    }
+  }, 500);
 
   const code = await new Promise<number>((resolve) => {
     wrangler.on("exit", (c, sig) => resolve(c ?? (sig ? 0 : 1)));
   });
+  clearInterval(watchdog);
   await local?.close();
   process.exit(stopping ? 0 : code);
 }
