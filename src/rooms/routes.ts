@@ -1,3 +1,470 @@
-import { newRouter } from "../lib/openapi";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { requireAuth } from "../auth/require-auth";
+import { forEachRoom, roomStub } from "../chat/room-stub";
+import type { AppEnv } from "../env";
+import { acceptInviteToken } from "../invites/accept";
+import { ApiError } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { bearerSecurity, errorResponse, jsonBody, jsonContent, newRouter } from "../lib/openapi";
+import {
+  listOf,
+  type Membership,
+  memberSchema,
+  membershipSchema,
+  myRoomSchema,
+  roomSchema,
+} from "../shared/api";
+import { loadMemberRoom, loadVisibleRoom } from "./access";
+import { toMemberDto, toMembershipDto, toRoomDto } from "./dto";
+import { enforce, loadRoomAs } from "./guards";
+import {
+  countMembers,
+  deleteMembershipUnlessOwner,
+  findMember,
+  findMembership,
+  joinPublicRoom,
+  kickMember,
+  listMembersPage,
+  setMemberRole,
+  transferOwnership,
+} from "./memberships-repo";
+import {
+  canChangeRoles,
+  canDeleteRoom,
+  canEditRoom,
+  decideKick,
+  decideLeave,
+  decideRoleChange,
+} from "./permissions";
+import {
+  deleteRoomCascade,
+  insertRoomWithOwner,
+  listPublicRooms,
+  listRoomsOfUser,
+  updateRoom,
+} from "./rooms-repo";
+import {
+  createRoomBodySchema,
+  joinBodySchema,
+  memberParamsSchema,
+  membersQuerySchema,
+  myRoomsQuerySchema,
+  type Page,
+  patchMemberBodySchema,
+  patchRoomBodySchema,
+  publicRoomsQuerySchema,
+  roomParamsSchema,
+  toPage,
+} from "./schemas";
+import { summaryOrEmpty } from "./summaries";
 
-export const roomsRoutes = newRouter();
+const tags = ["rooms"];
+const authed = { security: bearerSecurity, middleware: [requireAuth] };
+
+const invalid = errorResponse("Invalid input");
+const unauthorized = errorResponse("Missing, invalid or expired access token");
+const hidden = errorResponse("No such room, or a private room you are not in");
+const refused = errorResponse("Not a member of this public room, or your role can't do this");
+const noContent = { description: "Done" };
+
+const roomNotFound = () => new ApiError({ code: "not_found", message: "Room not found" });
+const notAMember = () => new ApiError({ code: "not_found", message: "Not a member of this room" });
+const rolesChanged = () =>
+  new ApiError({ code: "conflict", message: "Roles changed meanwhile; reload and retry" });
+
+/** GET /api/rooms and its alias /mine: my rooms with role, unread count and last message. */
+async function myRooms(c: Context<AppEnv>, page: Page) {
+  const userId = c.var.user.id;
+  const { rows, nextCursor } = toPage(
+    await listRoomsOfUser(c.var.services.db, userId, page),
+    page.limit,
+    (r) => ({ at: r.joinedAt, id: r.room.id }),
+  );
+  const items = await Promise.all(
+    rows.map(async (r) => ({
+      room: toRoomDto(r),
+      role: r.role,
+      ...(await summaryOrEmpty(() => roomStub(c.env, r.room.id).roomSummary(userId), r.room.id)),
+    })),
+  );
+  return { items, nextCursor };
+}
+
+/**
+ * Joins a public room in one round trip. A private room answers as if absent unless the caller
+ * is already in it; a member gets 200 and nothing changes.
+ */
+async function joinRoom(
+  c: Context<AppEnv>,
+  roomId: string,
+): Promise<{ status: 200 | 201; membership: Membership }> {
+  const { db, now } = c.var.services;
+  const result = await joinPublicRoom(db, roomId, c.var.user.id, now());
+  if (!result.membership || !result.room) {
+    throw roomNotFound();
+  }
+  return {
+    status: result.joined ? 201 : 200,
+    membership: toMembershipDto(result.room, result.membership),
+  };
+}
+
+const myRoomsRoute = (path: "/" | "/mine") =>
+  createRoute({
+    method: "get",
+    path,
+    tags,
+    summary:
+      path === "/"
+        ? "My rooms, with my role, unread count and last message"
+        : "Alias of GET /api/rooms",
+    ...authed,
+    request: { query: myRoomsQuerySchema },
+    responses: {
+      200: {
+        description: "My rooms, most recently joined first",
+        ...jsonContent(listOf(myRoomSchema)),
+      },
+      400: invalid,
+      401: unauthorized,
+    },
+  });
+
+const joinResponses = {
+  200: { description: "Already a member: nothing changed", ...jsonContent(membershipSchema) },
+  201: { description: "Joined", ...jsonContent(membershipSchema) },
+  400: invalid,
+  401: unauthorized,
+  404: hidden,
+};
+
+export const roomsRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/",
+      tags,
+      summary: "Create a room; the creator is its owner",
+      ...authed,
+      request: { body: jsonBody(createRoomBodySchema) },
+      responses: {
+        201: { description: "Created", ...jsonContent(roomSchema) },
+        400: invalid,
+        401: unauthorized,
+      },
+    }),
+    async (c) => {
+      const { db, now } = c.var.services;
+      const { name, isPrivate } = c.req.valid("json");
+      const room = { id: newId("room"), name, isPrivate, ownerId: c.var.user.id, createdAt: now() };
+      await insertRoomWithOwner(db, room);
+      return c.json(toRoomDto({ room, memberCount: 1 }), 201);
+    },
+  )
+  // Static paths before "/{roomId}", which would otherwise read "mine" and "public" as ids.
+  .openapi(myRoomsRoute("/"), async (c) => c.json(await myRooms(c, c.req.valid("query")), 200))
+  .openapi(myRoomsRoute("/mine"), async (c) => c.json(await myRooms(c, c.req.valid("query")), 200))
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/public",
+      tags,
+      summary: "Discover public rooms, newest first, optionally by a name substring",
+      ...authed,
+      request: { query: publicRoomsQuerySchema },
+      responses: {
+        200: { description: "Public rooms", ...jsonContent(listOf(roomSchema)) },
+        400: invalid,
+        401: unauthorized,
+      },
+    }),
+    async (c) => {
+      const { q, ...page } = c.req.valid("query");
+      const { rows, nextCursor } = toPage(
+        await listPublicRooms(c.var.services.db, q, page),
+        page.limit,
+        (r) => ({ at: r.room.createdAt, id: r.room.id }),
+      );
+      return c.json({ items: rows.map(toRoomDto), nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/join",
+      tags,
+      summary: "Join with an invite code or a public room's id (exactly one)",
+      ...authed,
+      request: { body: jsonBody(joinBodySchema) },
+      responses: {
+        ...joinResponses,
+        404: errorResponse("Unknown invite, no such room, or a private room"),
+        410: errorResponse("The invite was revoked, has expired or is used up"),
+        429: errorResponse("Too many invite accepts from this address"),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      if (body.inviteCode !== undefined) {
+        const { status, membership } = await acceptInviteToken(c, body.inviteCode);
+        return c.json(membership, status);
+      }
+      if (body.roomId !== undefined) {
+        const { status, membership } = await joinRoom(c, body.roomId);
+        return c.json(membership, status);
+      }
+      // joinBodySchema already demands exactly one of the two.
+      throw new ApiError({ code: "validation_failed", message: "Give inviteCode or roomId" });
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/{roomId}",
+      tags,
+      summary: "A room (public rooms: anyone signed in; private rooms: members)",
+      ...authed,
+      request: { params: roomParamsSchema },
+      responses: {
+        200: { description: "The room", ...jsonContent(roomSchema) },
+        400: invalid,
+        401: unauthorized,
+        404: hidden,
+      },
+    }),
+    async (c) => {
+      const { db } = c.var.services;
+      const { roomId } = c.req.valid("param");
+      const [{ room }, memberCount] = await Promise.all([
+        loadVisibleRoom(db, roomId, c.var.user.id),
+        countMembers(db, roomId),
+      ]);
+      return c.json(toRoomDto({ room, memberCount }), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/{roomId}",
+      tags,
+      summary: "Rename a room or change its privacy (owner and admins)",
+      ...authed,
+      request: { params: roomParamsSchema, body: jsonBody(patchRoomBodySchema) },
+      responses: {
+        200: { description: "Updated", ...jsonContent(roomSchema) },
+        400: invalid,
+        401: unauthorized,
+        403: refused,
+        404: hidden,
+      },
+    }),
+    async (c) => {
+      const { db } = c.var.services;
+      const { roomId } = c.req.valid("param");
+      await loadRoomAs(db, roomId, c.var.user.id, canEditRoom, "Only owner and admins edit a room");
+      const updated = await updateRoom(db, roomId, c.req.valid("json"));
+      if (!updated) {
+        throw roomNotFound();
+      }
+      return c.json(toRoomDto(updated), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/{roomId}",
+      tags,
+      summary: "Delete a room with its memberships and invites (owner); closes its sockets",
+      ...authed,
+      request: { params: roomParamsSchema },
+      responses: {
+        204: noContent,
+        400: invalid,
+        401: unauthorized,
+        403: refused,
+        404: hidden,
+        409: errorResponse("Ownership changed meanwhile"),
+      },
+    }),
+    async (c) => {
+      const { db } = c.var.services;
+      const { roomId } = c.req.valid("param");
+      const userId = c.var.user.id;
+      await loadRoomAs(db, roomId, userId, canDeleteRoom, "Only the owner deletes a room");
+      if (!(await deleteRoomCascade(db, roomId, userId))) {
+        throw new ApiError({ code: "conflict", message: "The room changed hands meanwhile" });
+      }
+      await forEachRoom(c.env, [roomId], (room) => room.deleteRoom());
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/{roomId}/join",
+      tags,
+      summary: "Join a public room (members: 200, nothing changes)",
+      ...authed,
+      request: { params: roomParamsSchema },
+      responses: joinResponses,
+    }),
+    async (c) => {
+      const { status, membership } = await joinRoom(c, c.req.valid("param").roomId);
+      return c.json(membership, status);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/{roomId}/leave",
+      tags,
+      summary: "Leave a room (the owner must transfer ownership or delete the room first)",
+      ...authed,
+      request: { params: roomParamsSchema },
+      responses: {
+        204: noContent,
+        400: invalid,
+        401: unauthorized,
+        403: refused,
+        404: hidden,
+        409: errorResponse("The owner can't leave"),
+      },
+    }),
+    async (c) => {
+      const { db } = c.var.services;
+      const { roomId } = c.req.valid("param");
+      const userId = c.var.user.id;
+      const { membership } = await loadMemberRoom(db, roomId, userId);
+      enforce(decideLeave(membership.role));
+      if (!(await deleteMembershipUnlessOwner(db, roomId, userId))) {
+        // Gone already (a racing leave or kick) is fine; became owner meanwhile is not.
+        const current = await findMembership(db, roomId, userId);
+        if (current) {
+          enforce(decideLeave(current.role));
+        }
+      }
+      await forEachRoom(c.env, [roomId], (room) => room.removeMember(userId, "left"));
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/{roomId}/members",
+      tags,
+      summary: "Members of a room (members only), oldest first",
+      ...authed,
+      request: { params: roomParamsSchema, query: membersQuerySchema },
+      responses: {
+        200: { description: "Members", ...jsonContent(listOf(memberSchema)) },
+        400: invalid,
+        401: unauthorized,
+        403: refused,
+        404: hidden,
+      },
+    }),
+    async (c) => {
+      const { db } = c.var.services;
+      const { roomId } = c.req.valid("param");
+      const page = c.req.valid("query");
+      await loadMemberRoom(db, roomId, c.var.user.id);
+      const { rows, nextCursor } = toPage(
+        await listMembersPage(db, roomId, page),
+        page.limit,
+        (m) => ({ at: m.joinedAt, id: m.userId }),
+      );
+      return c.json({ items: rows.map(toMemberDto), nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/{roomId}/members/{userId}",
+      tags,
+      summary: "Change a member's role (owner); role owner transfers ownership",
+      description:
+        "Giving someone the owner role makes them the owner and the previous owner an admin, " +
+        "in one transaction, so a room always has exactly one owner.",
+      ...authed,
+      request: { params: memberParamsSchema, body: jsonBody(patchMemberBodySchema) },
+      responses: {
+        200: { description: "The member after the change", ...jsonContent(memberSchema) },
+        400: invalid,
+        401: unauthorized,
+        403: refused,
+        404: errorResponse("No such room (or private and not yours), or no such member"),
+        409: errorResponse("The owner can't step down this way, or roles changed meanwhile"),
+      },
+    }),
+    async (c) => {
+      const { db } = c.var.services;
+      const { roomId, userId } = c.req.valid("param");
+      const { role } = c.req.valid("json");
+      const ownerId = c.var.user.id;
+      const { membership: me } = await loadRoomAs(
+        db,
+        roomId,
+        ownerId,
+        canChangeRoles,
+        "Only the owner changes roles",
+      );
+      const target = await findMember(db, roomId, userId);
+      if (!target) {
+        throw notAMember();
+      }
+      const change = decideRoleChange(me.role, target.role, role, userId === ownerId);
+      enforce(change);
+      if (change.kind === "noop") {
+        return c.json(toMemberDto(target), 200);
+      }
+      const { changed, member } =
+        change.kind === "transfer"
+          ? await transferOwnership(db, roomId, ownerId, userId)
+          : await setMemberRole(db, roomId, ownerId, userId, change.role);
+      if (!changed || !member) {
+        throw rolesChanged();
+      }
+      await forEachRoom(c.env, [roomId], async (room) => {
+        await room.setMemberRole(userId, role);
+        if (change.kind === "transfer") {
+          await room.setMemberRole(ownerId, "admin");
+        }
+      });
+      return c.json(toMemberDto(member), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/{roomId}/members/{userId}",
+      tags,
+      summary: "Kick a member (owner: admins and members; admins: members); closes their sockets",
+      ...authed,
+      request: { params: memberParamsSchema },
+      responses: {
+        204: noContent,
+        400: invalid,
+        401: unauthorized,
+        403: refused,
+        404: errorResponse("No such room (or private and not yours), or no such member"),
+        409: errorResponse("Kicking yourself (use leave), or roles changed meanwhile"),
+      },
+    }),
+    async (c) => {
+      const { db } = c.var.services;
+      const { roomId, userId } = c.req.valid("param");
+      const { membership: me } = await loadMemberRoom(db, roomId, c.var.user.id);
+      const self = userId === me.userId;
+      const target = self ? me : await findMembership(db, roomId, userId);
+      if (!target) {
+        throw notAMember();
+      }
+      enforce(decideKick(me.role, target.role, self));
+      if (!(await kickMember(db, roomId, target, me))) {
+        throw rolesChanged();
+      }
+      await forEachRoom(c.env, [roomId], (room) => room.removeMember(userId, "kicked"));
+      return c.body(null, 204);
+    },
+  );
