@@ -9,15 +9,22 @@ import { z } from "zod";
 export const DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789";
 export const DEV_PASSWORD_PEPPER = "dev-only-password-pepper-do-not-use-in-production";
 
+/** An unset-or-empty optional var (wrangler and .dev.vars write unset values as ""). */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
 const intVar = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
 /** Everything the app reads from the Worker env, checked once (STYLE rule 4). */
 export const configSchema = z.object({
-  TURSO_DATABASE_URL: z.string().min(1, "TURSO_DATABASE_URL is not set"),
-  TURSO_AUTH_TOKEN: z.string().optional(),
-  JWT_SECRET: z.string().min(32, "JWT_SECRET must be at least 32 characters").optional(),
-  PASSWORD_PEPPER: z.string().min(16, "PASSWORD_PEPPER must be at least 16 characters").optional(),
+  TURSO_DATABASE_URL: z
+    .string({ error: "is not set (the libSQL/Turso database URL)" })
+    .min(1, "is not set (the libSQL/Turso database URL)"),
+  TURSO_AUTH_TOKEN: optional(z.string()),
+  // HS256 with a short secret can be brute-forced offline from any token (AUTH-9).
+  JWT_SECRET: optional(z.string().min(32, "must be at least 32 characters")),
+  PASSWORD_PEPPER: optional(z.string().min(16, "must be at least 16 characters")),
   BCRYPT_COST: intVar(10, 4, 15),
   ALLOWED_ORIGINS: z.string().default(""),
   PUBLIC_URL: z.string().default(""),

@@ -16,7 +16,12 @@ export const servicesMiddleware = createMiddleware<AppEnv>(async (c, next) => {
     services = { config, db: createDb(config.tursoUrl, config.tursoAuthToken), now: Date.now };
   } catch (err) {
     if (err instanceof ConfigError) {
-      throw new ApiError({ code: "unavailable", message: `Server misconfigured: ${err.message}` });
+      // The reason names the missing setting (never its value), so an operator can fix it.
+      throw new ApiError({
+        code: "unavailable",
+        message: `Server misconfigured: ${err.message}`,
+        retryAfterMs: 60_000,
+      });
     }
     throw err;
   }

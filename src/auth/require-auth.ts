@@ -7,11 +7,20 @@ import { verifyAccessToken } from "./tokens";
 const unauthorized = () =>
   new ApiError({ code: "unauthorized", message: "Missing, invalid or expired access token" });
 
-/** Reads the Bearer token from an Authorization header value; null when absent or malformed. */
+/**
+ * Reads the Bearer token from an Authorization header value (the scheme is case-insensitive,
+ * RFC 9110 §11.1); null when absent or malformed.
+ */
 export function bearerToken(header: string | undefined): string | null {
-  const match = header?.match(/^Bearer ([A-Za-z0-9._~+/-]+=*)$/);
+  const match = header?.match(/^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i);
   return match?.[1] ?? null;
 }
+
+/** `Cache-Control: no-store` on every response of a route group, errors included. */
+export const noStore = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  c.header("Cache-Control", "no-store");
+});
 
 /**
  * Verifies the access JWT, then checks that its session is still live (one query), so logout and
@@ -41,7 +50,11 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** For routes that treat a token as optional (register upgrading a guest). */
+/**
+ * For routes that treat a token as optional (register upgrading a guest): no Authorization
+ * header means anonymous, but a header that is sent must hold a valid token (401 otherwise), so
+ * a client that meant to upgrade its guest never silently creates a second account.
+ */
 export const optionalAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.header("authorization") === undefined) {
     await next();

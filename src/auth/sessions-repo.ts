@@ -56,32 +56,48 @@ export async function rotateSession(
     .get();
 }
 
+/**
+ * Revokes a session that isn't revoked yet (optionally only while `refreshTokenHash` is its
+ * current token). Returns the row when this call revoked it, so fan-out happens once.
+ */
 export async function revokeSession(
   db: Db,
   sessionId: string,
   now: number,
+  refreshTokenHash?: string,
 ): Promise<SessionRow | undefined> {
   return db
     .update(sessions)
     .set({ revokedAt: now })
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
+    .where(
+      and(
+        eq(sessions.id, sessionId),
+        isNull(sessions.revokedAt),
+        refreshTokenHash === undefined
+          ? undefined
+          : eq(sessions.refreshTokenHash, refreshTokenHash),
+      ),
+    )
     .returning()
     .get();
 }
 
-export async function findSession(db: Db, sessionId: string): Promise<SessionRow | undefined> {
-  return db.select().from(sessions).where(eq(sessions.id, sessionId)).get();
-}
-
-/** Sets a live session's refresh token (guest upgrade), invalidating the previous one. */
+/**
+ * Sets a live session's refresh token (guest upgrade), invalidating the previous one. False when
+ * the session was revoked or expired in the meantime.
+ */
 export async function replaceRefreshToken(
   db: Db,
   sessionId: string,
   refreshTokenHash: string,
+  now: number,
   expiresAt: number,
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const row = await db
     .update(sessions)
     .set({ refreshTokenHash, expiresAt })
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .returning({ id: sessions.id })
+    .get();
+  return row !== undefined;
 }

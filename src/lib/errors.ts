@@ -98,12 +98,17 @@ function codeOfStatus(status: number): ErrorCode {
   }
 }
 
+const UNAVAILABLE_RETRY_MS = 5000;
+
 /** Renders every thrown error in DESIGN's shape. Never leaks a stack or an internal message. */
 export function renderError(err: unknown, c: Context): Response {
   if (err instanceof ApiError) {
     const headers: Record<string, string> = {};
-    if (err.retryAfterMs !== undefined) {
-      headers["Retry-After"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+    // 429 and 503 always say when to come back (HTTP-4); whole seconds, rounded up, >= 1.
+    const retryAfterMs =
+      err.retryAfterMs ?? (err.code === "unavailable" ? UNAVAILABLE_RETRY_MS : undefined);
+    if (retryAfterMs !== undefined) {
+      headers["Retry-After"] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
     }
     if (err.status >= 500) {
       logServerError(c, err);
@@ -123,7 +128,7 @@ export function renderError(err: unknown, c: Context): Response {
   if (isStoreUnavailable(err)) {
     logServerError(c, err);
     return c.json(errorBody("unavailable", "A backing store is unavailable; try again"), 503, {
-      "Retry-After": "5",
+      "Retry-After": String(UNAVAILABLE_RETRY_MS / 1000),
     });
   }
   logServerError(c, err);

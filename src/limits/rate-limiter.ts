@@ -1,40 +1,41 @@
 import { DurableObject } from "cloudflare:workers";
-import { type Decision, emptyWindow, hit, type WindowState } from "./sliding-window";
+import { emptyWindow, hit, type WindowState } from "./sliding-window";
+
+export interface LimitDecision {
+  allowed: boolean;
+  /** 0 when allowed; else ms until one more request would be allowed. */
+  retryAfterMs: number;
+}
+
+const KEY = "w";
 
 /**
- * One object per limiter key (`ip:<addr>:<bucket>`, `login-fail:<email>`): a single writer, so
- * the count is exact across every isolate, and it lives in storage, so it survives restarts.
+ * One object per limiter key (`ip:<addr>:<action>`, `login:<email>`): a single writer, so the
+ * count is exact across every isolate and location, and it lives in storage, so it survives
+ * eviction and restarts. The read-modify-write in `take` is atomic because the object's input
+ * gate holds other calls while it awaits its own storage.
  */
 export class RateLimiter extends DurableObject<Env> {
-  private async load(): Promise<WindowState> {
-    return (await this.ctx.storage.get<WindowState>("w")) ?? emptyWindow();
-  }
-
-  /** Counts one hit if allowed. */
-  async take(limit: number, windowMs: number): Promise<Pick<Decision, "allowed" | "retryAfterMs">> {
-    const d = hit(await this.load(), Date.now(), limit, windowMs);
+  /** Counts one request if it is within `limit` per sliding `windowMs`. */
+  async take(limit: number, windowMs: number): Promise<LimitDecision> {
+    const now = Date.now();
+    const state = (await this.ctx.storage.get<WindowState>(KEY)) ?? emptyWindow();
+    const d = hit(state, now, limit, windowMs);
     if (d.allowed) {
-      await this.ctx.storage.put("w", d.state);
+      await this.ctx.storage.put(KEY, d.state);
+      // Two windows after the last counted request the state is all zeros again: drop it then,
+      // so one stored object per IP or email seen doesn't accumulate forever.
+      await this.ctx.storage.setAlarm(now + 2 * windowMs);
     }
     return { allowed: d.allowed, retryAfterMs: d.retryAfterMs };
   }
 
-  /** Would one more hit be allowed? Records nothing. */
-  async check(
-    limit: number,
-    windowMs: number,
-  ): Promise<Pick<Decision, "allowed" | "retryAfterMs">> {
-    const d = hit(await this.load(), Date.now(), limit, windowMs, false);
-    return { allowed: d.allowed, retryAfterMs: d.retryAfterMs };
-  }
-
-  /** Records one event regardless of the limit (a failed login). */
-  async record(windowMs: number): Promise<void> {
-    const d = hit(await this.load(), Date.now(), Number.POSITIVE_INFINITY, windowMs);
-    await this.ctx.storage.put("w", d.state);
-  }
-
+  /** Forgets every counted request (a successful sign-in clears the account's failures). */
   async reset(): Promise<void> {
-    await this.ctx.storage.delete("w");
+    await this.ctx.storage.deleteAll();
+  }
+
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
   }
 }

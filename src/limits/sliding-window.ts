@@ -1,10 +1,24 @@
 /**
- * Sliding-window counter (the two-fixed-windows approximation Cloudflare's own limiter uses):
- * the previous window's count is weighted by how much of it still overlaps the sliding window.
+ * Sliding-window counter: the two-fixed-windows approximation Cloudflare's own limiter uses. The
+ * previous fixed window's count is weighted by how much of it the sliding window still overlaps.
  * O(1) state per key, so a limit raised to 100k/min for a load test costs nothing extra.
+ *
+ * What the approximation guarantees (property-tested in test/unit/sliding-window.test.ts):
+ * - at most `limit` hits are allowed inside any one fixed window, and the weighted count never
+ *   exceeds `limit`;
+ * - in an arbitrary window of `windowMs`, at most `2 * limit - 1` hits (the worst case is a
+ *   burst at the very end of one fixed window and another at the end of the next); over any
+ *   longer span the rate stays `limit` per `windowMs`;
+ * - a refused hit gets the exact wait: a hit `retryAfterMs` later is allowed, one ms earlier is
+ *   not. That wait is at most `windowMs` while the previous window is what blocks, and at most
+ *   `windowMs + ceil(windowMs / limit)` when the current window alone is full (the previous
+ *   window's hits are assumed evenly spread, so they fade out over the whole next window).
+ *
+ * Times are integer milliseconds; all comparisons are done on integers (scaled by `windowMs`),
+ * so no floating-point rounding can let an extra hit through or make Retry-After too short.
  */
 export interface WindowState {
-  /** Start (ms) of the current fixed window. */
+  /** Start (ms) of the current fixed window, a multiple of the window length. */
   start: number;
   current: number;
   previous: number;
@@ -12,56 +26,59 @@ export interface WindowState {
 
 export interface Decision {
   allowed: boolean;
-  /** 0 when allowed; else ms until one more hit would be allowed. */
+  /** 0 when allowed; else ms until one more hit would be allowed (>= 1). */
   retryAfterMs: number;
   state: WindowState;
 }
 
 export const emptyWindow = (): WindowState => ({ start: 0, current: 0, previous: 0 });
 
-/** Moves the state forward to the fixed window that contains `now`. */
+/**
+ * Moves the state forward to the fixed window that contains `now`. A `now` before the current
+ * window (a clock step backwards) counts into the current window rather than resetting it.
+ */
 export function advance(state: WindowState, now: number, windowMs: number): WindowState {
   const start = now - (now % windowMs);
-  if (start === state.start) {
+  if (start <= state.start) {
     return state;
   }
   const previous = start - state.start === windowMs ? state.current : 0;
   return { start, current: 0, previous };
 }
 
-/** The weighted count of hits in the sliding window ending at `now`. */
-export function estimate(state: WindowState, now: number, windowMs: number): number {
-  const s = advance(state, now, windowMs);
-  const overlap = (windowMs - (now - s.start)) / windowMs;
-  return s.previous * overlap + s.current;
+/** The weighted count of hits in the sliding window ending at `now`, times `windowMs`. */
+function scaledCount(s: WindowState, now: number, windowMs: number): number {
+  const elapsed = Math.max(0, now - s.start);
+  return s.previous * (windowMs - elapsed) + s.current * windowMs;
 }
 
-/** Decides one hit; `record` = false only checks (login-failure gate before bcrypt). */
-export function hit(
-  state: WindowState,
-  now: number,
-  limit: number,
-  windowMs: number,
-  record = true,
-): Decision {
+/** The weighted count of hits in the sliding window ending at `now` (may be fractional). */
+export function estimate(state: WindowState, now: number, windowMs: number): number {
+  return scaledCount(advance(state, now, windowMs), now, windowMs) / windowMs;
+}
+
+/** Decides one hit and, when it is allowed, counts it. */
+export function hit(state: WindowState, now: number, limit: number, windowMs: number): Decision {
   const s = advance(state, now, windowMs);
-  const count = estimate(s, now, windowMs);
-  if (count + 1 > limit) {
+  if (scaledCount(s, now, windowMs) + windowMs > limit * windowMs) {
     return { allowed: false, retryAfterMs: retryAfter(s, now, limit, windowMs), state: s };
   }
-  return { allowed: true, retryAfterMs: 0, state: record ? { ...s, current: s.current + 1 } : s };
+  return { allowed: true, retryAfterMs: 0, state: { ...s, current: s.current + 1 } };
 }
 
-/** Earliest time at which the weighted count drops to allow one more hit. */
+/** Smallest wait after which one more hit is allowed (state already advanced to `now`). */
 function retryAfter(s: WindowState, now: number, limit: number, windowMs: number): number {
-  const elapsed = now - s.start;
-  if (s.current + 1 > limit) {
-    // The current window alone is full: wait for it to end, and for the carried-over weight
-    // (`current` becomes `previous`) to fade enough.
-    const intoNext = s.current > 0 ? Math.ceil(windowMs * (1 - (limit - 1) / s.current)) : 0;
-    return windowMs - elapsed + Math.max(0, intoNext);
+  const elapsed = Math.max(0, now - s.start);
+  const toNextWindow = windowMs - elapsed;
+  if (s.current + 1 <= limit) {
+    // Only the previous window's weight is in the way (so previous > 0). Allowed at the first
+    // `e` into this window where previous * (windowMs - e) <= (limit - 1 - current) * windowMs.
+    const room = Math.floor(((limit - 1 - s.current) * windowMs) / s.previous);
+    return Math.max(1, windowMs - room - elapsed);
   }
-  // The previous window's weight must shrink: previous * (windowMs - t) / windowMs + current <= limit - 1
-  const t = windowMs - ((limit - 1 - s.current) * windowMs) / s.previous;
-  return Math.max(1, Math.ceil(t - elapsed));
+  // This window alone is full: wait for the next one, where `current` becomes the previous
+  // window and must fade until current * (windowMs - e) <= (limit - 1) * windowMs. (With limit 1
+  // that is the whole next window; the one after it starts empty.)
+  const room = Math.floor(((limit - 1) * windowMs) / s.current);
+  return toNextWindow + (windowMs - room);
 }

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { requireAuth } from "../auth/require-auth";
+import { noStore, requireAuth } from "../auth/require-auth";
 import { displayNameSchema } from "../auth/schemas";
 import { forEachRoom } from "../chat/room-stub";
 import { ApiError } from "../lib/errors";
@@ -12,7 +12,16 @@ import { findUserById, updateDisplayName } from "./users-repo";
 
 const patchMeBodySchema = z.object({ displayName: displayNameSchema });
 
-export const meRoutes = newRouter()
+// A deleted user's sessions go with it (ON DELETE CASCADE), so requireAuth already refuses
+// them; this covers the instant between the two queries.
+const gone = () => new ApiError({ code: "unauthorized", message: "User no longer exists" });
+
+export const meRoutes = newRouter();
+
+// Profile data (email) must not sit in shared caches.
+meRoutes.use("*", noStore);
+
+meRoutes
   .openapi(
     createRoute({
       method: "get",
@@ -29,7 +38,7 @@ export const meRoutes = newRouter()
     async (c) => {
       const user = await findUserById(c.var.services.db, c.var.user.id);
       if (!user) {
-        throw new ApiError({ code: "unauthorized", message: "User no longer exists" });
+        throw gone();
       }
       return c.json(toUserDto(user), 200);
     },
@@ -47,6 +56,8 @@ export const meRoutes = newRouter()
         200: { description: "Updated", ...jsonContent(userSchema) },
         400: errorResponse("Invalid input"),
         401: errorResponse("Not signed in"),
+        413: errorResponse("Body over 64 KiB"),
+        415: errorResponse("Body is not application/json"),
       },
     }),
     async (c) => {
@@ -54,7 +65,7 @@ export const meRoutes = newRouter()
       const { displayName } = c.req.valid("json");
       const user = await updateDisplayName(db, c.var.user.id, displayName);
       if (!user) {
-        throw new ApiError({ code: "unauthorized", message: "User no longer exists" });
+        throw gone();
       }
       await forEachRoom(c.env, await listRoomIdsOfUser(db, user.id), (room) =>
         room.updateUser(user.id, { displayName: user.displayName, isGuest: user.isGuest }),

@@ -10,6 +10,25 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserRow | 
   return db.select().from(users).where(eq(users.email, email)).get();
 }
 
+/**
+ * True for the unique-index violation on users.email. libSQL reports it as SQLITE_CONSTRAINT
+ * (Turso gives the base code, not SQLITE_CONSTRAINT_UNIQUE) with SQLite's "UNIQUE constraint
+ * failed: users.email" message; drizzle wraps it, so the cause chain is searched.
+ */
+export function isEmailTaken(err: unknown): boolean {
+  for (let cur: unknown = err; cur instanceof Error; cur = cur.cause) {
+    const code = (cur as { code?: unknown }).code;
+    if (
+      typeof code === "string" &&
+      code.startsWith("SQLITE_CONSTRAINT") &&
+      cur.message.includes("users.email")
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
 export function insertUserQuery(db: Db, row: typeof users.$inferInsert) {
   return db.insert(users).values(row);
 }
