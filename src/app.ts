@@ -21,6 +21,12 @@ export function createApp() {
 
   app.use("*", requestId({ generator: () => crypto.randomUUID() }));
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  // API answers carry tokens, invites and private room data: never cache them (errors included,
+  // since this runs after onError has rendered them).
+  app.use("/api/*", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
   app.use(
     "/api/*",
     cors({

@@ -16,12 +16,6 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-/** `Cache-Control: no-store` on every response of a route group, errors included. */
-export const noStore = createMiddleware<AppEnv>(async (c, next) => {
-  await next();
-  c.header("Cache-Control", "no-store");
-});
-
 /**
  * Verifies the access JWT, then checks that its session is still live (one query), so logout and
  * refresh-token reuse take effect on the next request rather than after the 15-minute TTL.

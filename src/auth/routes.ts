@@ -16,7 +16,7 @@ import {
   upgradeGuest,
 } from "../users/users-repo";
 import { hashPassword, needsRehash, verifyPassword } from "./password";
-import { noStore, optionalAuth } from "./require-auth";
+import { optionalAuth } from "./require-auth";
 import { guestBodySchema, loginBodySchema, refreshBodySchema, registerBodySchema } from "./schemas";
 import { issueSession, logoutSession, refreshSession, reissueSession } from "./session-issuer";
 
@@ -29,7 +29,6 @@ const alreadyRegistered = () =>
 export const authRoutes = newRouter();
 
 // Tokens must never sit in a browser or proxy cache.
-authRoutes.use("*", noStore);
 
 authRoutes
   .openapi(

@@ -1,8 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { requireAuth } from "../auth/require-auth";
-import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId, newSecretToken, sha256Hex } from "../lib/ids";
 import { bearerSecurity, errorResponse, jsonBody, jsonContent, newRouter } from "../lib/openapi";
@@ -40,12 +38,6 @@ const gone = errorResponse("The invite was revoked, has expired or is used up");
 
 const managersOnly = "Only the room's owner and admins manage invites";
 
-/** Invite answers carry (or lead to) a secret: keep them out of every cache (HTTP-6, INV-8). */
-const noStore = createMiddleware<AppEnv>(async (c, next) => {
-  await next();
-  c.header("Cache-Control", "no-store");
-});
-
 /** /api/rooms/{roomId}/invites: managing a room's invites (owner and admins). */
 export const roomInvitesRoutes = newRouter()
   .openapi(
@@ -58,7 +50,7 @@ export const roomInvitesRoutes = newRouter()
         "The raw token is returned once; only its SHA-256 is stored. `url` is the web app's " +
         "`/join#<token>` on PUBLIC_URL (or this request's origin): the token rides in the fragment.",
       security: bearerSecurity,
-      middleware: [requireAuth, noStore],
+      middleware: [requireAuth],
       request: { params: roomParamsSchema, body: jsonBody(createInviteBodySchema) },
       responses: {
         201: { description: "Created", ...jsonContent(createdInviteSchema) },
@@ -156,7 +148,6 @@ export const invitesRoutes = newRouter()
       path: "/{token}",
       tags,
       summary: "Preview an invite: the room, its size, and whether the invite still works",
-      middleware: [noStore],
       request: { params: tokenParamsSchema },
       responses: {
         200: { description: "Preview", ...jsonContent(invitePreviewSchema) },
@@ -182,7 +173,6 @@ export const invitesRoutes = newRouter()
       description:
         "Encodes `<PUBLIC_URL or this origin>/join#<token>`. Only for invites that still work: " +
         "a revoked, expired or used-up invite answers 410 rather than a code that can't be used.",
-      middleware: [noStore],
       request: { params: tokenParamsSchema },
       responses: {
         200: {

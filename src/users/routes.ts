@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { noStore, requireAuth } from "../auth/require-auth";
+import { requireAuth } from "../auth/require-auth";
 import { displayNameSchema } from "../auth/schemas";
 import { forEachRoom } from "../chat/room-stub";
 import { ApiError } from "../lib/errors";
@@ -19,7 +19,6 @@ const gone = () => new ApiError({ code: "unauthorized", message: "User no longer
 export const meRoutes = newRouter();
 
 // Profile data (email) must not sit in shared caches.
-meRoutes.use("*", noStore);
 
 meRoutes
   .openapi(
