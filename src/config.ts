@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Built-in secrets for local development only. They are accepted only when the request reaches

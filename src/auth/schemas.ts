@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { codePoints, hasLoneSurrogate, nameSchema } from "../lib/text";
 import { normalizePassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password";
 

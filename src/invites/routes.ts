@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { z } from "zod";
+import * as z from "zod";
 import { requireAuth } from "../auth/require-auth";
 import { ApiError } from "../lib/errors";
 import { newId, newSecretToken, sha256Hex } from "../lib/ids";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { idSchema, inviteTokenSchema, pageQuerySchema } from "../rooms/schemas";
 import { DEFAULT_INVITE_HOURS, MAX_INVITE_HOURS, MAX_INVITE_USES } from "./invite-rules";
 

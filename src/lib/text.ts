@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Control characters (C0, DEL, C1) and line/paragraph separators: a name is one line of text.
 const CONTROL = /[\p{Cc}\u2028\u2029]/u;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { nameSchema } from "../lib/text";
 import { roleSchema } from "../shared/api";
 

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { z } from "zod";
+import * as z from "zod";
 import { requireAuth } from "../auth/require-auth";
 import { displayNameSchema } from "../auth/schemas";
 import { forEachRoom } from "../chat/room-stub";
