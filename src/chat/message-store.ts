@@ -1,0 +1,605 @@
+import type { Role } from "../shared/api";
+import type { GraceRow, TypingRow } from "./presence";
+import { NO_WATERMARKS, type Watermarks } from "./receipts";
+
+/**
+ * The room's SQLite (ctx.storage.sql): the timeline, messages, receipts and the small state that
+ * must survive hibernation (typing, presence grace, tickets). Every method is synchronous: the
+ * DO's SQL API never yields, so a store call and the broadcast after it run in one turn, and the
+ * output gate holds the frames until the write is durable (never `allowUnconfirmed`).
+ *
+ * The structural type below is the subset of DurableObjectStorage we use, so unit tests can run
+ * the same SQL in Node over the `libsql` package.
+ */
+type SqlValue = string | number | null | ArrayBuffer;
+type Row = Record<string, SqlValue>;
+export interface RoomStorage {
+  sql: { exec<T extends Row>(query: string, ...bindings: SqlValue[]): { toArray(): T[] } };
+  transactionSync<T>(closure: () => T): T;
+}
+
+/** A stored message. `seq` is its creation seq (its address); deleted ones have content "". */
+export interface StoredMessage {
+  seq: number;
+  id: string;
+  authorId: string;
+  authorName: string;
+  content: string;
+  clientId: string | null;
+  replyTo: number | null;
+  createdAt: number;
+  editedAt: number | null;
+  deletedAt: number | null;
+}
+
+export type TimelineKind = "created" | "edited" | "deleted";
+
+/** One timeline event with the message as it is now (a deleted message's text is never replayed). */
+export interface TimelineEvent {
+  seq: number;
+  kind: TimelineKind;
+  message: StoredMessage;
+}
+
+/** Unread counts saturate here: a badge shows "999+" and the count stays cheap in huge rooms. */
+export const UNREAD_COUNT_CAP = 1000;
+
+interface MessageRowRaw extends Row {
+  seq: number;
+  id: string;
+  author_id: string;
+  author_name: string;
+  content: string;
+  client_id: string | null;
+  reply_to: number | null;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+}
+
+const MESSAGE_COLUMNS =
+  "m.seq, m.id, m.author_id, m.author_name, m.content, m.client_id, m.reply_to, m.created_at, m.edited_at, m.deleted_at";
+
+function toMessage(r: MessageRowRaw): StoredMessage {
+  return {
+    seq: r.seq,
+    id: r.id,
+    authorId: r.author_id,
+    authorName: r.author_name,
+    content: r.content,
+    clientId: r.client_id,
+    replyTo: r.reply_to,
+    createdAt: r.created_at,
+    editedAt: r.edited_at,
+    deletedAt: r.deleted_at,
+  };
+}
+
+/**
+ * Versioned schema. `PRAGMA user_version` is not available in Durable Object SQLite, so the
+ * version lives in `meta`. Append a new entry to change the schema; never edit an applied one.
+ */
+const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    // messages.seq is the creation seq, the primary key: history pages and replyTo lookups are
+    // index seeks, so their cost doesn't grow with the room.
+    `CREATE TABLE messages (
+      seq INTEGER PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      author_id TEXT NOT NULL,
+      author_name TEXT NOT NULL,
+      content TEXT NOT NULL,
+      client_id TEXT,
+      reply_to INTEGER,
+      created_at INTEGER NOT NULL,
+      edited_at INTEGER,
+      deleted_at INTEGER
+    )`,
+    // A retried send (same author + clientId, over WS or HTTP) finds the first one here.
+    "CREATE UNIQUE INDEX messages_author_client ON messages (author_id, client_id)",
+    // The rate limit reads a user's newest send times.
+    "CREATE INDEX messages_author_time ON messages (author_id, created_at)",
+    // Every change takes the next seq: resume replays from here.
+    `CREATE TABLE timeline (
+      seq INTEGER PRIMARY KEY,
+      kind TEXT NOT NULL,
+      message_seq INTEGER NOT NULL
+    )`,
+    `CREATE TABLE receipts (
+      user_id TEXT PRIMARY KEY,
+      delivered_seq INTEGER NOT NULL,
+      read_seq INTEGER NOT NULL
+    )`,
+    // Only the SHA-256 of a ticket is stored; the room itself is the binding to the room.
+    `CREATE TABLE tickets (
+      hash TEXT PRIMARY KEY,
+      user_id TEXT NOT NULL,
+      session_id TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`,
+    `CREATE TABLE typing (
+      user_id TEXT PRIMARY KEY,
+      display_name TEXT NOT NULL,
+      expires_at INTEGER NOT NULL,
+      broadcast_at INTEGER NOT NULL
+    )`,
+    `CREATE TABLE presence_grace (
+      user_id TEXT PRIMARY KEY,
+      display_name TEXT NOT NULL,
+      role TEXT NOT NULL,
+      joined_at INTEGER NOT NULL,
+      gone_at INTEGER NOT NULL
+    )`,
+    `CREATE TABLE last_seen_outbox (
+      user_id TEXT PRIMARY KEY,
+      at INTEGER NOT NULL,
+      attempts INTEGER NOT NULL
+    )`,
+    // Guards the race where an upgrade the Worker approved arrives after the removal.
+    "CREATE TABLE removed_members (user_id TEXT PRIMARY KEY, removed_at INTEGER NOT NULL)",
+    "CREATE TABLE revoked_sessions (session_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL)",
+  ],
+];
+
+export class MessageStore {
+  /** Last timeline seq, cached: this object is the only writer. Null until migrate() ran. */
+  private last: number | null = null;
+  private epochValue = "";
+
+  constructor(private readonly storage: RoomStorage) {}
+
+  private exec<T extends Row>(query: string, ...bindings: SqlValue[]): T[] {
+    return this.storage.sql.exec<T>(query, ...bindings).toArray();
+  }
+
+  /**
+   * Creates or upgrades the schema, and makes the room's epoch the first time storage is
+   * created. Idempotent; runs in the constructor under blockConcurrencyWhile, and again after
+   * deleteAll() wiped everything.
+   */
+  migrate(newEpoch: () => string): void {
+    this.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const version = Number(this.meta("schema_version") ?? "0");
+    MIGRATIONS.forEach((statements, i) => {
+      if (i + 1 <= version) {
+        return;
+      }
+      this.storage.transactionSync(() => {
+        for (const s of statements) {
+          this.exec(s);
+        }
+        this.setMeta("schema_version", String(i + 1));
+      });
+    });
+    if (this.meta("epoch") === null) {
+      this.setMeta("epoch", newEpoch());
+    }
+    this.epochValue = this.meta("epoch") ?? "";
+    const top = this.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM timeline")[0];
+    this.last = top?.s ?? 0;
+  }
+
+  /** Forgets cached state after ctx.storage.deleteAll(); the next migrate() starts afresh. */
+  forget(): void {
+    this.last = null;
+    this.epochValue = "";
+  }
+
+  get isReady(): boolean {
+    return this.last !== null;
+  }
+
+  private meta(key: string): string | null {
+    return (
+      this.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key)[0]?.value ?? null
+    );
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.exec(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+
+  get epoch(): string {
+    return this.epochValue;
+  }
+
+  get lastSeq(): number {
+    return this.last ?? 0;
+  }
+
+  // ---- messages and the timeline ------------------------------------------------------------
+
+  findBySeq(seq: number): StoredMessage | null {
+    const r = this.exec<MessageRowRaw>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.seq = ?`,
+      seq,
+    )[0];
+    return r ? toMessage(r) : null;
+  }
+
+  findByClientId(authorId: string, clientId: string): StoredMessage | null {
+    const r = this.exec<MessageRowRaw>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.author_id = ? AND m.client_id = ?`,
+      authorId,
+      clientId,
+    )[0];
+    return r ? toMessage(r) : null;
+  }
+
+  /**
+   * The send time of the author's n-th newest message sent after `from`, or null if there are
+   * fewer. One index walk of at most n entries (messages_author_time); no rows reach JS, so a
+   * large MESSAGE_RATE_LIMIT costs nothing per send.
+   */
+  nthNewestSendSince(authorId: string, from: number, n: number): number | null {
+    return (
+      this.exec<{ t: number }>(
+        `SELECT created_at AS t FROM messages WHERE author_id = ? AND created_at > ?
+         ORDER BY created_at DESC LIMIT 1 OFFSET ?`,
+        authorId,
+        from,
+        n - 1,
+      )[0]?.t ?? null
+    );
+  }
+
+  /**
+   * Stores a new message under the next seq, with its timeline event, and moves the author's
+   * watermarks to it (sending means you have read up to there), all in one transaction.
+   */
+  insertMessage(m: Omit<StoredMessage, "seq" | "editedAt" | "deletedAt">): StoredMessage {
+    return this.storage.transactionSync(() => {
+      const seq = this.lastSeq + 1;
+      this.exec(
+        `INSERT INTO messages (seq, id, author_id, author_name, content, client_id, reply_to, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        seq,
+        m.id,
+        m.authorId,
+        m.authorName,
+        m.content,
+        m.clientId,
+        m.replyTo,
+        m.createdAt,
+      );
+      this.exec("INSERT INTO timeline (seq, kind, message_seq) VALUES (?, 'created', ?)", seq, seq);
+      this.exec(
+        `INSERT INTO receipts (user_id, delivered_seq, read_seq) VALUES (?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq),
+           read_seq = MAX(read_seq, excluded.read_seq)`,
+        m.authorId,
+        seq,
+        seq,
+      );
+      this.last = seq;
+      return { ...m, seq, editedAt: null, deletedAt: null };
+    });
+  }
+
+  /** Records an edit (new content) or a deletion (tombstone: the text is overwritten) as a new event. */
+  applyChange(
+    messageSeq: number,
+    change: { kind: "edited"; content: string } | { kind: "deleted" },
+    now: number,
+  ): TimelineEvent {
+    return this.storage.transactionSync(() => {
+      const seq = this.lastSeq + 1;
+      if (change.kind === "edited") {
+        this.exec(
+          "UPDATE messages SET content = ?, edited_at = ? WHERE seq = ?",
+          change.content,
+          now,
+          messageSeq,
+        );
+      } else {
+        this.exec(
+          "UPDATE messages SET content = '', deleted_at = ? WHERE seq = ?",
+          now,
+          messageSeq,
+        );
+      }
+      this.exec(
+        "INSERT INTO timeline (seq, kind, message_seq) VALUES (?, ?, ?)",
+        seq,
+        change.kind,
+        messageSeq,
+      );
+      const message = this.findBySeq(messageSeq);
+      if (!message) {
+        throw new Error(`message ${messageSeq} vanished inside its own transaction`);
+      }
+      this.last = seq;
+      return { seq, kind: change.kind, message };
+    });
+  }
+
+  /** Timeline events after `after`, oldest first, at most `limit` (resume replay). */
+  eventsAfter(after: number, limit: number): TimelineEvent[] {
+    return this.exec<MessageRowRaw & { event_seq: number; kind: string }>(
+      `SELECT t.seq AS event_seq, t.kind, ${MESSAGE_COLUMNS}
+       FROM timeline t JOIN messages m ON m.seq = t.message_seq
+       WHERE t.seq > ? ORDER BY t.seq LIMIT ?`,
+      after,
+      limit,
+    ).map((r) => ({ seq: r.event_seq, kind: r.kind as TimelineKind, message: toMessage(r) }));
+  }
+
+  /**
+   * One history page by creation seq: `before` walks back (newest `limit` below it), `after`
+   * walks forward. Both are primary-key range seeks with LIMIT: no OFFSET, no COUNT. One extra
+   * row is read to know whether another page exists.
+   */
+  page(
+    cursor: { before: number } | { after: number },
+    limit: number,
+  ): { messages: StoredMessage[]; more: boolean } {
+    const rows =
+      "after" in cursor
+        ? this.exec<MessageRowRaw>(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.seq > ? ORDER BY m.seq ASC LIMIT ?`,
+            cursor.after,
+            limit + 1,
+          )
+        : this.exec<MessageRowRaw>(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.seq < ? ORDER BY m.seq DESC LIMIT ?`,
+            cursor.before,
+            limit + 1,
+          );
+    const more = rows.length > limit;
+    const messages = rows.slice(0, limit).map(toMessage);
+    if (!("after" in cursor)) {
+      messages.reverse();
+    }
+    return { messages, more };
+  }
+
+  /** The newest message (a tombstone if the newest was deleted), or null in an empty room. */
+  latestMessage(): StoredMessage | null {
+    const r = this.exec<MessageRowRaw>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m ORDER BY m.seq DESC LIMIT 1`,
+    )[0];
+    return r ? toMessage(r) : null;
+  }
+
+  /** Others' live messages above the user's read watermark, counted up to UNREAD_COUNT_CAP. */
+  unreadCount(userId: string): number {
+    const { readSeq } = this.watermarks(userId);
+    const r = this.exec<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages
+       WHERE seq > ? AND author_id <> ? AND deleted_at IS NULL LIMIT ?)`,
+      readSeq,
+      userId,
+      UNREAD_COUNT_CAP,
+    )[0];
+    return r?.n ?? 0;
+  }
+
+  // ---- receipts -----------------------------------------------------------------------------
+
+  watermarks(userId: string): Watermarks {
+    const r = this.exec<{ d: number; r: number }>(
+      "SELECT delivered_seq AS d, read_seq AS r FROM receipts WHERE user_id = ?",
+      userId,
+    )[0];
+    return r ? { deliveredSeq: r.d, readSeq: r.r } : NO_WATERMARKS;
+  }
+
+  /** Writes watermarks; MAX() in SQL keeps them monotone even if a caller passed stale values. */
+  saveWatermarks(userId: string, w: Watermarks): void {
+    this.exec(
+      `INSERT INTO receipts (user_id, delivered_seq, read_seq) VALUES (?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq),
+         read_seq = MAX(read_seq, excluded.read_seq)`,
+      userId,
+      w.deliveredSeq,
+      w.readSeq,
+    );
+  }
+
+  // ---- WebSocket tickets --------------------------------------------------------------------
+
+  insertTicket(
+    t: { hash: string; userId: string; sessionId: string; expiresAt: number },
+    now: number,
+  ): void {
+    // Tickets live 60 s; sweeping expired ones here keeps the table tiny without a timer.
+    this.exec("DELETE FROM tickets WHERE expires_at <= ?", now);
+    this.exec(
+      "INSERT INTO tickets (hash, user_id, session_id, expires_at) VALUES (?, ?, ?, ?)",
+      t.hash,
+      t.userId,
+      t.sessionId,
+      t.expiresAt,
+    );
+  }
+
+  /** Single use: the row is deleted whether or not it is still valid. */
+  consumeTicket(hash: string, now: number): { userId: string; sessionId: string } | null {
+    const r = this.exec<{ user_id: string; session_id: string; expires_at: number }>(
+      "DELETE FROM tickets WHERE hash = ? RETURNING user_id, session_id, expires_at",
+      hash,
+    )[0];
+    return r && r.expires_at > now ? { userId: r.user_id, sessionId: r.session_id } : null;
+  }
+
+  // ---- typing -------------------------------------------------------------------------------
+
+  typing(userId: string): TypingRow | null {
+    return this.typingRows("WHERE user_id = ?", userId)[0] ?? null;
+  }
+
+  allTyping(): TypingRow[] {
+    return this.typingRows("");
+  }
+
+  private typingRows(where: string, ...bindings: SqlValue[]): TypingRow[] {
+    return this.exec<{
+      user_id: string;
+      display_name: string;
+      expires_at: number;
+      broadcast_at: number;
+    }>(
+      `SELECT user_id, display_name, expires_at, broadcast_at FROM typing ${where}`,
+      ...bindings,
+    ).map((r) => ({
+      userId: r.user_id,
+      displayName: r.display_name,
+      expiresAt: r.expires_at,
+      broadcastAt: r.broadcast_at,
+    }));
+  }
+
+  putTyping(t: TypingRow): void {
+    this.exec(
+      `INSERT INTO typing (user_id, display_name, expires_at, broadcast_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+         expires_at = excluded.expires_at, broadcast_at = excluded.broadcast_at`,
+      t.userId,
+      t.displayName,
+      t.expiresAt,
+      t.broadcastAt,
+    );
+  }
+
+  deleteTyping(userId: string): void {
+    this.exec("DELETE FROM typing WHERE user_id = ?", userId);
+  }
+
+  // ---- presence grace and last-seen outbox --------------------------------------------------
+
+  grace(userId: string): GraceRow | null {
+    return this.graceRows("WHERE user_id = ?", userId)[0] ?? null;
+  }
+
+  allGrace(): GraceRow[] {
+    return this.graceRows("");
+  }
+
+  private graceRows(where: string, ...bindings: SqlValue[]): GraceRow[] {
+    return this.exec<{
+      user_id: string;
+      display_name: string;
+      role: string;
+      joined_at: number;
+      gone_at: number;
+    }>(
+      `SELECT user_id, display_name, role, joined_at, gone_at FROM presence_grace ${where}`,
+      ...bindings,
+    ).map((r) => ({
+      userId: r.user_id,
+      displayName: r.display_name,
+      role: r.role as Role,
+      joinedAt: r.joined_at,
+      goneAt: r.gone_at,
+    }));
+  }
+
+  putGrace(g: GraceRow): void {
+    this.exec(
+      `INSERT INTO presence_grace (user_id, display_name, role, joined_at, gone_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name, role = excluded.role,
+         joined_at = excluded.joined_at, gone_at = excluded.gone_at`,
+      g.userId,
+      g.displayName,
+      g.role,
+      g.joinedAt,
+      g.goneAt,
+    );
+  }
+
+  /** Returns whether a row was there (the user was in their grace period). */
+  deleteGrace(userId: string): boolean {
+    return (
+      this.exec("DELETE FROM presence_grace WHERE user_id = ? RETURNING user_id", userId).length > 0
+    );
+  }
+
+  /** Updates the identity kept for a user in grace (profile or role changed meanwhile). */
+  updateGraceIdentity(userId: string, fields: { displayName?: string; role?: Role }): void {
+    const g = this.grace(userId);
+    if (g) {
+      this.putGrace({ ...g, ...fields });
+    }
+  }
+
+  queueLastSeen(userId: string, at: number): void {
+    this.exec(
+      `INSERT INTO last_seen_outbox (user_id, at, attempts) VALUES (?, ?, 0)
+       ON CONFLICT (user_id) DO UPDATE SET at = MAX(at, excluded.at), attempts = 0`,
+      userId,
+      at,
+    );
+  }
+
+  pendingLastSeen(): { userId: string; at: number; attempts: number }[] {
+    return this.exec<{ user_id: string; at: number; attempts: number }>(
+      "SELECT user_id, at, attempts FROM last_seen_outbox ORDER BY at",
+    ).map((r) => ({ userId: r.user_id, at: r.at, attempts: r.attempts }));
+  }
+
+  /** Removes a written entry, unless a newer last-seen was queued while the write was in flight. */
+  lastSeenWritten(userId: string, at: number): void {
+    this.exec("DELETE FROM last_seen_outbox WHERE user_id = ? AND at <= ?", userId, at);
+  }
+
+  lastSeenFailed(userId: string): void {
+    this.exec("UPDATE last_seen_outbox SET attempts = attempts + 1 WHERE user_id = ?", userId);
+  }
+
+  /** Earliest deadlines for the alarm (see presence.nextAlarmAt). */
+  deadlines(): {
+    earliestTypingExpiry: number | null;
+    earliestGoneAt: number | null;
+    lastSeenPending: boolean;
+  } {
+    const r = this.exec<{ t: number | null; g: number | null; o: number }>(
+      `SELECT (SELECT MIN(expires_at) FROM typing) AS t, (SELECT MIN(gone_at) FROM presence_grace) AS g,
+         (SELECT COUNT(*) FROM last_seen_outbox) AS o`,
+    )[0];
+    return {
+      earliestTypingExpiry: r?.t ?? null,
+      earliestGoneAt: r?.g ?? null,
+      lastSeenPending: (r?.o ?? 0) > 0,
+    };
+  }
+
+  // ---- moderation guards --------------------------------------------------------------------
+
+  markRemoved(userId: string, at: number): void {
+    this.exec(
+      `INSERT INTO removed_members (user_id, removed_at) VALUES (?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET removed_at = MAX(removed_at, excluded.removed_at)`,
+      userId,
+      at,
+    );
+  }
+
+  removedAt(userId: string): number | null {
+    return (
+      this.exec<{ at: number }>(
+        "SELECT removed_at AS at FROM removed_members WHERE user_id = ?",
+        userId,
+      )[0]?.at ?? null
+    );
+  }
+
+  /** Remembers a revoked session for an hour (longer than an access token lives). */
+  markSessionRevoked(sessionId: string, now: number): void {
+    this.exec("DELETE FROM revoked_sessions WHERE revoked_at < ?", now - 3_600_000);
+    this.exec(
+      "INSERT OR IGNORE INTO revoked_sessions (session_id, revoked_at) VALUES (?, ?)",
+      sessionId,
+      now,
+    );
+  }
+
+  isSessionRevoked(sessionId: string): boolean {
+    return (
+      this.exec("SELECT 1 AS x FROM revoked_sessions WHERE session_id = ?", sessionId).length > 0
+    );
+  }
+}

@@ -1,0 +1,128 @@
+import type { ServerFrame } from "../shared/protocol";
+import { type Attachment, parseAttachment } from "./attachment";
+
+/**
+ * The room's live sockets (hibernation API). The runtime is the source of truth: each socket
+ * carries its identity in its attachment and is tagged `user:<id>` and `session:<id>`, so kicks,
+ * revocations and presence counts are tag lookups. The map here is only a cache of the
+ * attachments, rebuilt from ctx.getWebSockets() the first time it's needed after a wake-up.
+ */
+export class RoomSockets {
+  private cache: Map<WebSocket, Attachment> | null = null;
+  /** Sockets whose departure was handled (a close can follow an error for the same socket). */
+  private readonly departed = new WeakSet<WebSocket>();
+
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  private conns(): Map<WebSocket, Attachment> {
+    if (this.cache === null) {
+      this.cache = new Map();
+      for (const ws of this.ctx.getWebSockets()) {
+        const att = parseAttachment(ws.deserializeAttachment());
+        if (!att) {
+          ws.close(1011, "unknown connection"); // not ours to guess who it belongs to
+        } else if (!att.closing) {
+          this.cache.set(ws, att);
+        }
+      }
+    }
+    return this.cache;
+  }
+
+  /** Accepts a new socket with its identity; call before sending it anything. */
+  accept(ws: WebSocket, att: Attachment): void {
+    this.conns(); // build the cache first, so the new socket isn't counted twice
+    this.ctx.acceptWebSocket(ws, [`user:${att.userId}`, `session:${att.sessionId}`]);
+    this.set(ws, att);
+  }
+
+  attachments(): IterableIterator<Attachment> {
+    return this.conns().values();
+  }
+
+  get(ws: WebSocket): Attachment | null {
+    return this.conns().get(ws) ?? parseAttachment(ws.deserializeAttachment());
+  }
+
+  set(ws: WebSocket, att: Attachment): void {
+    ws.serializeAttachment(att);
+    if (!att.closing) {
+      this.conns().set(ws, att);
+    }
+  }
+
+  /** The user's sockets that are open and not being closed by us. */
+  openOf(userId: string): WebSocket[] {
+    const conns = this.conns();
+    return this.ctx.getWebSockets(`user:${userId}`).filter((ws) => conns.has(ws));
+  }
+
+  /** Serialises once and sends to every open socket, except those `skip` names. */
+  broadcast(frame: ServerFrame, skip?: (ws: WebSocket, att: Attachment) => boolean): void {
+    const text = JSON.stringify(frame);
+    for (const [ws, att] of this.conns()) {
+      if (skip?.(ws, att)) {
+        continue;
+      }
+      try {
+        ws.send(text);
+      } catch {
+        // A socket that is closing; its close event cleans up.
+      }
+    }
+  }
+
+  /**
+   * A socket closed or failed: returns its attachment the first time (the caller then handles
+   * typing and presence), null after that or when we closed it ourselves.
+   */
+  depart(ws: WebSocket): Attachment | null {
+    const att = this.get(ws);
+    this.cache?.delete(ws);
+    if (!att || att.closing || this.departed.has(ws)) {
+      return null;
+    }
+    this.departed.add(ws);
+    return att;
+  }
+
+  /**
+   * Closes sockets from our side with an app close code. Each is marked `closing` first, so its
+   * later close event is ignored (the caller handles the departure now, not then).
+   */
+  close(sockets: readonly WebSocket[], code: number, reason: string): Attachment[] {
+    const closed: Attachment[] = [];
+    for (const ws of sockets) {
+      const att = this.get(ws);
+      this.cache?.delete(ws);
+      if (att && !att.closing) {
+        ws.serializeAttachment({ ...att, closing: true });
+        closed.push(att);
+      }
+      try {
+        ws.close(code, reason);
+      } catch {
+        // Already closed.
+      }
+    }
+    return closed;
+  }
+
+  closeTagged(tag: string, code: number, reason: string): Attachment[] {
+    return this.close(this.ctx.getWebSockets(tag), code, reason);
+  }
+
+  /** Updates identity fields on every open socket of a user (role change, profile change). */
+  update(userId: string, fields: Partial<Pick<Attachment, "role" | "displayName" | "isGuest">>) {
+    for (const ws of this.openOf(userId)) {
+      const att = this.get(ws);
+      if (att) {
+        this.set(ws, { ...att, ...fields });
+      }
+    }
+  }
+}
+
+export function send(ws: WebSocket, frame: ServerFrame): void {
+  ws.send(JSON.stringify(frame));
+}

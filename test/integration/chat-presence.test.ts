@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Api, apiClient } from "../helpers/api";
+import { addMember, createRoom, registerUser } from "../helpers/factories";
+import { type Service, startService } from "../helpers/service";
+import { connect, expectSilence, framesOf, sendAcked, sleep, waitFor } from "./chat-helpers";
+
+// Presence counts sockets per user with a grace period (one alarm), typing expires on the
+// server; neither uses timers in the object. PRESENCE_GRACE_MS is small here for speed.
+
+const GRACE_MS = 1000;
+let service: Service;
+let api: Api;
+
+beforeAll(async () => {
+  service = await startService({
+    AUTH_RATE_LIMIT: "100000",
+    PRESENCE_GRACE_MS: String(GRACE_MS),
+    MESSAGE_RATE_LIMIT: "1000",
+  });
+  api = apiClient(service.url);
+});
+afterAll(() => service?.close());
+
+async function setup() {
+  const ada = await registerUser(api, "Ada");
+  const bo = await registerUser(api, "Bo");
+  const room = await createRoom(api, ada, { isPrivate: true });
+  await addMember(api, room, ada, bo);
+  return { ada, bo, room };
+}
+
+const statusOf = (userId: string) => (f: { type: string; userId?: string }) =>
+  f.type === "user_status" && f.userId === userId;
+
+describe("presence", () => {
+  it("announces a user on their first socket only, and a second tab keeps them online", async () => {
+    const { ada, bo, room } = await setup();
+    const watcher = await connect(service, room.id, ada);
+    const tab1 = await connect(service, room.id, bo);
+    const online = await watcher.socket.next(statusOf(bo.id), 3000, "bo online");
+    expect(online).toEqual({
+      type: "user_status",
+      userId: bo.id,
+      displayName: "Bo",
+      status: "online",
+    });
+    expect(tab1.ready.online.map((m: { userId: string }) => m.userId).sort()).toEqual(
+      [ada.id, bo.id].sort(),
+    );
+    const tab2 = await connect(service, room.id, bo);
+    expect(tab2.ready.online.filter((m: { userId: string }) => m.userId === bo.id)).toHaveLength(1);
+    tab1.socket.close();
+    await expectSilence(
+      watcher.socket,
+      statusOf(bo.id),
+      GRACE_MS + 400,
+      "a status change while a tab is open",
+    );
+    tab2.socket.close();
+    const offline = await watcher.socket.next(
+      statusOf(bo.id),
+      3000,
+      "bo offline after the last tab",
+    );
+    expect(offline).toMatchObject({ status: "offline", lastSeenAt: expect.any(String) });
+    watcher.socket.close();
+  });
+
+  it("sends offline only after the grace period, and writes users.last_seen_at", async () => {
+    const { ada, bo, room } = await setup();
+    const watcher = await connect(service, room.id, ada);
+    const b = await connect(service, room.id, bo);
+    await watcher.socket.next(statusOf(bo.id));
+    const closedAt = Date.now();
+    b.socket.close();
+    const offline = await watcher.socket.next(statusOf(bo.id), 3000, "bo offline");
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS - 50);
+    const lastSeenAt = offline.lastSeenAt as string;
+    expect(Math.abs(Date.parse(lastSeenAt) - closedAt)).toBeLessThan(1000);
+    const me = await waitFor(
+      async () => {
+        const r = await api("GET", "/api/me", { token: bo.token });
+        return r.body.lastSeenAt === lastSeenAt ? r.body : undefined;
+      },
+      5000,
+      "users.last_seen_at to be written",
+    );
+    expect(me.lastSeenAt).toBe(lastSeenAt);
+    // Written once: nothing is left queued for another write.
+    const queued = await waitFor(
+      async () => {
+        const rows = await service.roomSql(room.id, "SELECT user_id FROM last_seen_outbox");
+        return rows.length === 0 ? rows : undefined;
+      },
+      3000,
+      "the last-seen outbox to drain",
+    );
+    expect(queued).toEqual([]);
+    watcher.socket.close();
+  });
+
+  it("shows nothing to others when a user reconnects within the grace period", async () => {
+    const { ada, bo, room } = await setup();
+    const watcher = await connect(service, room.id, ada);
+    const b = await connect(service, room.id, bo);
+    await watcher.socket.next(statusOf(bo.id));
+    b.socket.close();
+    await b.socket.closed();
+    const again = await connect(service, room.id, bo);
+    await expectSilence(
+      watcher.socket,
+      statusOf(bo.id),
+      GRACE_MS + 400,
+      "offline/online for a quick reconnect",
+    );
+    again.socket.close();
+    watcher.socket.close();
+  });
+
+  it("lists online members and the others' lastSeenAt over HTTP", async () => {
+    const { ada, bo, room } = await setup();
+    const a = await connect(service, room.id, ada);
+    const b = await connect(service, room.id, bo);
+    b.socket.close();
+    await a.socket.next((f) => statusOf(bo.id)(f) && f.status === "offline", 3000, "bo offline");
+    const res = await api("GET", `/api/rooms/${room.id}/presence`, { token: bo.token });
+    expect(res.status).toBe(200);
+    expect(res.body.online.map((m: { userId: string }) => m.userId)).toEqual([ada.id]);
+    expect(res.body.offline).toEqual([
+      {
+        userId: bo.id,
+        displayName: "Bo",
+        role: "member",
+        joinedAt: expect.any(String),
+        lastSeenAt: expect.any(String),
+      },
+    ]);
+    a.socket.close();
+  });
+});
+
+describe("typing", () => {
+  it("goes to the others with expiresInMs, never to the typist's own sockets, and stops on request", async () => {
+    const { ada, bo, room } = await setup();
+    const a1 = await connect(service, room.id, ada);
+    const a2 = await connect(service, room.id, ada);
+    const b = await connect(service, room.id, bo);
+    a1.socket.send({ type: "typing", isTyping: true });
+    expect(await b.socket.next("typing", 3000, "ada typing")).toEqual({
+      type: "typing",
+      userId: ada.id,
+      displayName: "Ada",
+      isTyping: true,
+      expiresInMs: 6000,
+    });
+    a1.socket.send({ type: "typing", isTyping: false });
+    expect(await b.socket.next("typing", 3000, "ada stopped")).toMatchObject({ isTyping: false });
+    await sleep(100);
+    expect(framesOf(a1.socket, "typing")).toEqual([]);
+    expect(framesOf(a2.socket, "typing")).toEqual([]);
+    for (const s of [a1, a2, b]) {
+      s.socket.close();
+    }
+  });
+
+  it("is cleared when the typist sends, and when the typist disconnects", async () => {
+    const { ada, bo, room } = await setup();
+    const a = await connect(service, room.id, ada);
+    const b = await connect(service, room.id, bo);
+    a.socket.send({ type: "typing", isTyping: true });
+    await b.socket.next("typing");
+    await sendAcked(a.socket, "done typing");
+    expect(await b.socket.next("typing", 3000, "typing cleared by the send")).toMatchObject({
+      userId: ada.id,
+      isTyping: false,
+    });
+    a.socket.send({ type: "typing", isTyping: true });
+    await b.socket.next((f) => f.type === "typing" && f.isTyping, 3000, "typing again");
+    a.socket.close();
+    expect(await b.socket.next("typing", 3000, "typing cleared by the disconnect")).toMatchObject({
+      isTyping: false,
+    });
+    b.socket.close();
+  });
+
+  it("expires on the server about 6 s after the last refresh", async () => {
+    const { ada, bo, room } = await setup();
+    const a = await connect(service, room.id, ada);
+    const b = await connect(service, room.id, bo);
+    a.socket.send({ type: "typing", isTyping: true });
+    await b.socket.next("typing");
+    const start = Date.now();
+    const stop = await b.socket.next("typing", 9000, "the server-side typing expiry");
+    expect(stop).toMatchObject({ userId: ada.id, isTyping: false, expiresInMs: 0 });
+    expect(Date.now() - start).toBeGreaterThanOrEqual(5500);
+    expect(a.socket.closeCode).toBeNull();
+    a.socket.close();
+    b.socket.close();
+  });
+});
