@@ -42,11 +42,15 @@ async function main(): Promise<void> {
     args.push("--var", `TURSO_AUTH_TOKEN:${process.env.TURSO_AUTH_TOKEN}`);
   }
   args.push(...process.argv.slice(2));
-  const wrangler = spawn(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), ...args], {
-    cwd: root,
-    stdio: "inherit",
-    env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
-  });
+  const wrangler = spawn(
+    process.execPath,
+    [join(root, "node_modules/wrangler/bin/wrangler.js"), ...args],
+    {
+      cwd: root,
+      stdio: "inherit",
+      env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
+    },
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

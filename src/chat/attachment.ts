@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { roleSchema } from "../shared/api";
 import { BAD_FRAME_LIMIT, BAD_FRAME_WINDOW_MS } from "../shared/protocol";
 

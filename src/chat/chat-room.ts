@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { z } from "zod";
+import * as z from "zod";
 import { configSchema } from "../config";
 import { createDb } from "../db/client";
 import type { Bindings } from "../env";

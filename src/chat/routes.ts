@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireAuth } from "../auth/require-auth";
 import { findLiveSessionUser } from "../auth/sessions-repo";
 import type { AppEnv, AuthUser } from "../env";
@@ -23,6 +23,7 @@ import {
   isoOrNull,
   messageSchema,
   presenceSchema,
+  receiptStateSchema,
   wsTicketSchema,
 } from "../shared/api";
 import {
@@ -102,9 +103,6 @@ const patchMessageBodySchema = z
 const receiptBodySchema = z
   .object({ kind: receiptKindSchema, seq: watermarkSeqSchema })
   .meta({ id: "ReceiptBody" });
-const receiptStateSchema = z
-  .object({ deliveredSeq: z.number().int(), readSeq: z.number().int() })
-  .meta({ id: "Receipts" });
 
 /**
  * Who is connecting: a Bearer header (native clients; the same check as every route, session

@@ -20,8 +20,10 @@ import {
   myRoomSchema,
   type Presence,
   presenceSchema,
+  type ReceiptState,
   type Role,
   type Room,
+  receiptStateSchema,
   roomSchema,
   type TokenPair,
   type User,
@@ -32,7 +34,7 @@ import {
 import type { ReceiptKind } from "../shared/protocol";
 import type { TokenSession } from "./auth";
 import { ChatApiError } from "./errors";
-import type { HttpClient, Schema } from "./http";
+import type { HttpClient } from "./http";
 
 /** One page of a list: pass `nextCursor` back as `cursor` for the next page (null: the end). */
 export interface Page<T> {
@@ -54,29 +56,6 @@ export type HistoryQuery =
   | { before?: undefined; after?: undefined; limit?: number }
   | { before: number; after?: undefined; limit?: number }
   | { after: number; before?: undefined; limit?: number };
-
-/** Your delivered/read watermarks in a room after a receipt. */
-export interface ReceiptState {
-  deliveredSeq: number;
-  readSeq: number;
-}
-
-// The server's receipt answer schema lives in src/chat/routes.ts, out of the client's reach; this
-// checks the same two integers.
-const receiptStateSchema: Schema<ReceiptState> = {
-  safeParse(data) {
-    const d = data as Partial<ReceiptState> | null;
-    return d !== null &&
-      typeof d === "object" &&
-      Number.isInteger(d.deliveredSeq) &&
-      Number.isInteger(d.readSeq)
-      ? {
-          success: true,
-          data: { deliveredSeq: Number(d.deliveredSeq), readSeq: Number(d.readSeq) },
-        }
-      : { success: false, error: { message: "expected {deliveredSeq, readSeq}" } };
-  },
-};
 
 const myRoomsPage = listOf(myRoomSchema);
 const roomsPage = listOf(roomSchema);

@@ -37,6 +37,7 @@ export type {
   Message,
   MyRoom,
   Presence,
+  ReceiptState,
   Role,
   Room,
   TokenPair,
@@ -52,7 +53,6 @@ export type {
   MessagesApi,
   Page,
   PageQuery,
-  ReceiptState,
   ReceiptsApi,
   RoomsApi,
 } from "./api";

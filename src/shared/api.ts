@@ -150,6 +150,12 @@ export const presenceSchema = z
   .meta({ id: "Presence" });
 export type Presence = z.infer<typeof presenceSchema>;
 
+/** Your delivered/read watermarks in a room, after a receipt moved them (or didn't). */
+export const receiptStateSchema = z
+  .object({ deliveredSeq: z.number().int(), readSeq: z.number().int() })
+  .meta({ id: "Receipts" });
+export type ReceiptState = z.infer<typeof receiptStateSchema>;
+
 export const wsTicketSchema = z
   .object({ ticket: z.string(), expiresAt: z.string() })
   .meta({ id: "WsTicket" });

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { memberSchema, messageSchema, roleSchema, roomSchema } from "./api";
 import { errorCodes } from "./errors";
 

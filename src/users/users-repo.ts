@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type UserRow, users } from "../db/schema";
 
@@ -63,6 +63,13 @@ export async function updatePasswordHash(db: Db, id: string, passwordHash: strin
   await db.update(users).set({ passwordHash }).where(eq(users.id, id));
 }
 
+/**
+ * Records when the user was last seen. Several rooms write this independently (each on its own
+ * last disconnect), so it only moves forward: a late write from one room can't undo a newer one.
+ */
 export async function touchLastSeen(db: Db, id: string, at: number): Promise<void> {
-  await db.update(users).set({ lastSeenAt: at }).where(eq(users.id, id));
+  await db
+    .update(users)
+    .set({ lastSeenAt: sql`max(coalesce(${users.lastSeenAt}, 0), ${at})` })
+    .where(eq(users.id, id));
 }

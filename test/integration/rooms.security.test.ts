@@ -318,7 +318,7 @@ describe("request size", () => {
       duplex: "half",
     } as RequestInit);
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe("payload_too_large");
+    expect(((await res.json()) as any).error.code).toBe("payload_too_large");
     const mine = await api("GET", "/api/rooms/mine", { token: owner.token });
     expect(mine.body.items).toEqual([]);
   });

@@ -7,7 +7,10 @@ describe("the OpenAPI document", () => {
     const app = createApp();
     const res = await app.request("http://127.0.0.1/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(doc.openapi).toBe("3.1.0");
     const documented = new Set(
       Object.entries(doc.paths).flatMap(([path, ops]) =>
