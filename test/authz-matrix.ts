@@ -1,6 +1,7 @@
 import { expect } from "vitest";
 import type { Api } from "./helpers/api";
 import { createRoom, registerUser, type TestUser, uniq } from "./helpers/factories";
+import { TestSocket } from "./helpers/ws";
 
 /**
  * The authorization matrix (reliability-testing §4.6 AZ-1) as data: every room and invite route x
@@ -8,10 +9,9 @@ import { createRoom, registerUser, type TestUser, uniq } from "./helpers/factori
  * (test/integration/authz-matrix.test.ts) turns each cell into a test, and fails for any cell
  * nobody decided and for any /api/rooms or /api/invites route in /openapi.json without a row.
  *
- * To add routes (messages, receipts, presence, ws-ticket...): push rows onto `matrixRows` (or
- * export your own array and concatenate it in the runner). A row that needs more than a room,
- * its members and an invite can prepare it in `setup` and keep it in `fixture.extra`; a cell that
- * isn't a plain HTTP call (a WebSocket upgrade) can override `call`.
+ * To add routes: add rows to one of the arrays `matrixRows` concatenates (or a new one). A row
+ * that needs more than a room, its members and an invite can prepare it in `setup` and keep it in
+ * `fixture.extra`; a cell that isn't a plain HTTP call (a WebSocket upgrade) can override `call`.
  */
 
 export const actors = ["anon", "outsider", "member", "admin", "owner"] as const;
@@ -43,13 +43,17 @@ export interface MatrixRow {
   route: string;
   /** Distinguishes rows of one route (e.g. POST /api/rooms/join by roomId or by inviteCode). */
   variant?: string;
-  /** True when the call changes the room or its membership: every cell then gets a new room. */
+  /**
+   * True when the call changes the room, its membership or what `setup` prepared (a message
+   * deleted): every cell then gets a new room, and `setup` runs on it alone.
+   */
   mutates: boolean;
   path: (f: RoomFixture) => string;
   body?: (f: RoomFixture) => unknown;
+  /** Runs before each cell; on a shared room (mutates: false) concurrently with the others. */
   setup?: (api: Api, f: RoomFixture) => Promise<void>;
-  /** Overrides the plain HTTP call; returns the status. */
-  call?: (api: Api, f: RoomFixture, token: string | undefined) => Promise<number>;
+  /** Overrides the plain HTTP call (`wsUrl`: the service's ws://host:port); returns the status. */
+  call?: (api: Api, f: RoomFixture, token: string | undefined, wsUrl: string) => Promise<number>;
   expect: Record<Privacy, Record<Actor, number>>;
 }
 
@@ -77,7 +81,7 @@ const joinRoomCells = {
 const signedIn = (status: number) =>
   anyRoom({ anon: 401, outsider: status, member: status, admin: status, owner: status });
 
-export const matrixRows: MatrixRow[] = [
+const roomAndInviteRows: MatrixRow[] = [
   {
     route: "POST /api/rooms",
     mutates: false,
@@ -206,21 +210,152 @@ export const matrixRows: MatrixRow[] = [
   },
 ];
 
+/*
+ * Live rooms (src/chat/routes.ts, docs/protocol.md). Signed-in non-members may read a public
+ * room (history, presence) and connect to it, which joins them; writing needs membership (403).
+ */
+
+/** Who wrote the message a PATCH/DELETE cell acts on. */
+type Author = "owner" | "member";
+
+/** The seq of the message `setup` posted as `author` (see messageRow). */
+const seqOf = (f: RoomFixture): number => f.extra.seq as number;
+
+/** Posts one message as `author` and keeps its seq in `f.extra.seq`. */
+async function postMessageAs(api: Api, f: RoomFixture, author: Author): Promise<void> {
+  const res = await api("POST", `/api/rooms/${f.room.id}/messages`, {
+    token: f[author].token,
+    json: { content: `Written by the ${author} ${uniq()}` },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  f.extra.seq = res.body.seq;
+}
+
+/** A PATCH or DELETE of a message `author` wrote, in a room of its own per cell. */
+function messageRow(
+  method: "PATCH" | "DELETE",
+  author: Author,
+  cells: { member: number; admin: number; owner: number },
+): MatrixRow {
+  return {
+    route: `${method} /api/rooms/{roomId}/messages/{seq}`,
+    variant: `the ${author}'s message`,
+    mutates: true,
+    setup: (api, f) => postMessageAs(api, f, author),
+    path: (f) => `/api/rooms/${f.room.id}/messages/${seqOf(f)}`,
+    ...(method === "PATCH" ? { body: () => ({ content: `Edited ${uniq()}` }) } : {}),
+    expect: membersOnly(cells),
+  };
+}
+
+/**
+ * Opens the room's WebSocket with the actor's Bearer token (none for anon) and answers the HTTP
+ * status: 101 once the socket is open and its first frame is `ready` (then it is closed), or the
+ * status of the refused upgrade, whose body must be the error envelope.
+ */
+async function upgradeStatus(url: string, token: string | undefined): Promise<number> {
+  const opened = await TestSocket.open(url, token ? { authorization: `Bearer ${token}` } : {}).then(
+    (socket) => ({ socket }),
+    (e: Error & { status?: number; body?: string }) => {
+      if (e.status === undefined) {
+        throw e;
+      }
+      expect(JSON.parse(e.body ?? "null"), `refused upgrade ${e.status}`).toMatchObject({
+        error: { code: expect.any(String), message: expect.any(String) },
+      });
+      return { status: e.status };
+    },
+  );
+  if (!("socket" in opened)) {
+    return opened.status;
+  }
+  const { socket } = opened;
+  try {
+    expect((await socket.next(() => true, 5000, "the first frame (ready)")).type).toBe("ready");
+    // One heartbeat first: workerd holds the TCP connection of a socket that never sent a frame.
+    socket.send('{"type":"ping"}');
+    await socket.next("pong", 3000, "the heartbeat pong");
+  } finally {
+    socket.close();
+  }
+  await socket.closed();
+  return 101;
+}
+
+const chatRows: MatrixRow[] = [
+  {
+    // Connecting to a public room you are not in joins it (docs/protocol.md "Joining by
+    // connecting"), so every cell gets its own room.
+    route: "GET /api/rooms/{roomId}/ws",
+    mutates: true,
+    path: (f) => `/api/rooms/${f.room.id}/ws`,
+    call: (_api, f, token, wsUrl) => upgradeStatus(`${wsUrl}/api/rooms/${f.room.id}/ws`, token),
+    expect: {
+      public: { anon: 401, outsider: 101, member: 101, admin: 101, owner: 101 },
+      private: { anon: 401, outsider: 404, member: 101, admin: 101, owner: 101 },
+    },
+  },
+  {
+    // A browser needs a ticket to connect, and connecting is how it joins a public room.
+    route: "POST /api/rooms/{roomId}/ws-ticket",
+    mutates: false,
+    path: (f) => `/api/rooms/${f.room.id}/ws-ticket`,
+    expect: {
+      public: { anon: 401, outsider: 201, member: 201, admin: 201, owner: 201 },
+      private: { anon: 401, outsider: 404, member: 201, admin: 201, owner: 201 },
+    },
+  },
+  {
+    route: "GET /api/rooms/{roomId}/messages",
+    mutates: false,
+    path: (f) => `/api/rooms/${f.room.id}/messages`,
+    expect: {
+      public: { anon: 401, outsider: 200, member: 200, admin: 200, owner: 200 },
+      private: { anon: 401, outsider: 404, member: 200, admin: 200, owner: 200 },
+    },
+  },
+  {
+    route: "POST /api/rooms/{roomId}/messages",
+    mutates: false,
+    path: (f) => `/api/rooms/${f.room.id}/messages`,
+    body: () => ({ content: `Matrix ${uniq()}` }),
+    expect: membersOnly({ member: 201, admin: 201, owner: 201 }),
+  },
+  // Editing is the author's alone, whatever their role; deleting is the author's, an admin's or
+  // the owner's.
+  messageRow("PATCH", "owner", { member: 403, admin: 403, owner: 200 }),
+  messageRow("PATCH", "member", { member: 200, admin: 403, owner: 403 }),
+  messageRow("DELETE", "owner", { member: 403, admin: 200, owner: 200 }),
+  messageRow("DELETE", "member", { member: 200, admin: 200, owner: 200 }),
+  {
+    route: "POST /api/rooms/{roomId}/receipts",
+    mutates: false,
+    path: (f) => `/api/rooms/${f.room.id}/receipts`,
+    body: () => ({ kind: "read", seq: 0 }),
+    expect: membersOnly({ member: 200, admin: 200, owner: 200 }),
+  },
+  {
+    // Members only even in public rooms: the answer lists every member, which GET /members
+    // also refuses outsiders (docs/api-decisions.md, docs/protocol.md).
+    route: "GET /api/rooms/{roomId}/presence",
+    mutates: false,
+    path: (f) => `/api/rooms/${f.room.id}/presence`,
+    expect: {
+      public: { anon: 401, outsider: 403, member: 200, admin: 200, owner: 200 },
+      private: { anon: 401, outsider: 404, member: 200, admin: 200, owner: 200 },
+    },
+  },
+];
+
+/** Every row the runner turns into cells. */
+export const matrixRows: MatrixRow[] = [...roomAndInviteRows, ...chatRows];
+
 /**
  * Room routes other features own that have no rows yet. The coverage check accepts exactly these
  * as uncovered, so a new route without rows fails the suite, and so does a route listed here
  * that has rows by now (delete it from this list when you add them).
  */
-export const routesAwaitingRows: readonly string[] = [
-  "GET /api/rooms/{roomId}/ws",
-  "POST /api/rooms/{roomId}/ws-ticket",
-  "GET /api/rooms/{roomId}/messages",
-  "POST /api/rooms/{roomId}/messages",
-  "PATCH /api/rooms/{roomId}/messages/{seq}",
-  "DELETE /api/rooms/{roomId}/messages/{seq}",
-  "POST /api/rooms/{roomId}/receipts",
-  "GET /api/rooms/{roomId}/presence",
-];
+export const routesAwaitingRows: readonly string[] = [];
 
 /** Method and path of a row's route, for the plain HTTP call. */
 export function methodOf(row: MatrixRow): string {

@@ -397,13 +397,16 @@ export const chatRoutes = newRouter()
         200: { description: "Presence", ...jsonContent(presenceSchema) },
         400: invalid,
         401: unauthorized,
+        403: errorResponse("Members only: it lists every member, like GET /members"),
         404: hidden,
       },
     }),
     async (c) => {
       const { roomId } = c.req.valid("param");
       const { db } = c.var.services;
-      await loadVisibleRoom(db, roomId, c.var.user.id);
+      // Members only, even in a public room: the answer is the full member list, which
+      // GET /members also keeps from outsiders (docs/api-decisions.md).
+      await loadMemberRoom(db, roomId, c.var.user.id);
       const [members, onlineIds]: [MemberRow[], string[]] = await Promise.all([
         listMembers(db, roomId),
         roomStub(c.env, roomId).onlineUserIds(),

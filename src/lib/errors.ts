@@ -1,37 +1,9 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorCode, errorCodes } from "../shared/errors";
+import { codeOfStatus, type ErrorCode, errorCodes, statusOfCode } from "../shared/errors";
 
-export { type ErrorCode, errorCodes };
-
-/** Status for each code: one exhaustive switch so a new code can't ship without a status. */
-export function statusOfCode(code: ErrorCode): ContentfulStatusCode {
-  switch (code) {
-    case "validation_failed":
-      return 400;
-    case "unauthorized":
-      return 401;
-    case "forbidden":
-      return 403;
-    case "not_found":
-      return 404;
-    case "conflict":
-      return 409;
-    case "gone":
-      return 410;
-    case "payload_too_large":
-      return 413;
-    case "unsupported_media_type":
-      return 415;
-    case "rate_limited":
-      return 429;
-    case "internal":
-      return 500;
-    case "unavailable":
-      return 503;
-  }
-}
+export { type ErrorCode, errorCodes, statusOfCode };
 
 export interface ApiErrorInit {
   code: ErrorCode;
@@ -69,33 +41,6 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown): 
   return details === undefined
     ? { error: { code, message } }
     : { error: { code, message, details } };
-}
-
-function codeOfStatus(status: number): ErrorCode {
-  switch (status) {
-    case 400:
-      return "validation_failed";
-    case 401:
-      return "unauthorized";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not_found";
-    case 409:
-      return "conflict";
-    case 410:
-      return "gone";
-    case 413:
-      return "payload_too_large";
-    case 415:
-      return "unsupported_media_type";
-    case 429:
-      return "rate_limited";
-    case 503:
-      return "unavailable";
-    default:
-      return status >= 500 ? "internal" : "validation_failed";
-  }
 }
 
 const UNAVAILABLE_RETRY_MS = 5000;

@@ -49,7 +49,7 @@ async function fixtureFor(row: MatrixRow, privacy: Privacy): Promise<RoomFixture
 
 async function callCell(row: MatrixRow, f: RoomFixture, token: string | undefined) {
   if (row.call) {
-    return row.call(api, f, token);
+    return row.call(api, f, token, service.wsUrl);
   }
   const res = await api(methodOf(row), row.path(f), {
     token,
