@@ -234,12 +234,12 @@ describe("who may call the message routes", () => {
     }
   });
 
-  it("lets a non-member read a public room but not write to it", async () => {
+  it("lets a non-member read a public room's history but not its member presence, nor write", async () => {
     const { ada, room } = await setup(false);
     await fill(room.id, ada, 2);
     const visitor = await registerUser(api);
     expect((await get(visitor, `/api/rooms/${room.id}/messages`)).body.messages).toHaveLength(2);
-    expect((await get(visitor, `/api/rooms/${room.id}/presence`)).status).toBe(200);
+    expect((await get(visitor, `/api/rooms/${room.id}/presence`)).status).toBe(403);
     expect((await postMessage(api, room.id, visitor, { content: "hi" })).status).toBe(403);
     const receipt = await api("POST", `/api/rooms/${room.id}/receipts`, {
       token: visitor.token,
