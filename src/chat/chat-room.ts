@@ -16,7 +16,6 @@ import {
   PONG_TEXT,
   REPLAY_CAP,
   type ReceiptKind,
-  type ServerFrame,
   TYPING_TTL_MS,
 } from "../shared/protocol";
 import { touchLastSeen } from "../users/users-repo";
@@ -27,9 +26,13 @@ import {
   dueOffline,
   expiredTypists,
   nextAlarmAt,
+  offlineChange,
+  onlineChange,
   onlineMembers,
   onSocketClosed,
   onSocketOpened,
+  presenceFlushDue,
+  presenceFrames,
 } from "./presence";
 import { checkRate, type RatePolicy, windowStart } from "./rate-limit";
 import { advanceWatermarks, type Watermarks } from "./receipts";
@@ -148,6 +151,8 @@ export class ChatRoom extends DurableObject<Bindings> {
   /**
    * Accept, ready, replay, announce: in the same turn as the accept, so no live frame can slip
    * in between the replay and the first live event. Replay then live is gap-free by construction.
+   * The announcement is queued, not broadcast (see presence.QueuedPresence): `ready.online` is
+   * exact already, and the alarm tells everyone else in one batched frame.
    */
   private open(
     ws: WebSocket,
@@ -178,13 +183,9 @@ export class ChatRoom extends DurableObject<Bindings> {
       }
     }
     if (presence.announceOnline) {
-      const frame: ServerFrame = {
-        type: "user_status",
-        userId: att.userId,
-        displayName: att.displayName,
-        status: "online",
-      };
-      this.sockets.broadcast(frame, (other) => other === ws);
+      const now = Date.now();
+      store.queuePresence(onlineChange(att), now);
+      this.scheduleAlarm(now);
     }
   }
 
@@ -391,18 +392,37 @@ export class ChatRoom extends DurableObject<Bindings> {
       this.store.putGrace({ ...att, goneAt: now });
     } else if (outcome === "offline_now") {
       this.store.deleteGrace(att.userId);
-      this.goOffline(att.userId, now);
+      this.goOffline(att.userId, now, now);
     }
     this.scheduleAlarm(now);
   }
 
-  private goOffline(userId: string, lastSeenAt: number): void {
-    const at = iso(lastSeenAt);
-    this.sockets.broadcast({ type: "user_status", userId, status: "offline", lastSeenAt: at });
+  /** Queued for the next presence flush, like an online (the caller schedules the alarm). */
+  private goOffline(userId: string, lastSeenAt: number, now: number): void {
+    this.store.queuePresence(offlineChange(userId, lastSeenAt), now);
     this.store.queueLastSeen(userId, lastSeenAt);
   }
 
-  /** The one alarm: typing expiry, the end of grace periods, and last-seen writes to libSQL. */
+  /**
+   * Sends the queued presence changes once the batch is due: one frame to every open socket
+   * (the joiners' own sockets too; an online they already have in ready.online is harmless), then
+   * forgets them. Queue read, sends and delete in one turn, so nothing is lost or sent twice.
+   */
+  private flushPresence(now: number): void {
+    const { changes, firstQueuedAt } = this.store.pendingPresence();
+    if (!presenceFlushDue(firstQueuedAt, now)) {
+      return;
+    }
+    for (const frame of presenceFrames(changes, iso)) {
+      this.sockets.broadcast(frame);
+    }
+    this.store.clearPresence();
+  }
+
+  /**
+   * The one alarm: typing expiry, the end of grace periods, the presence flush, and last-seen
+   * writes to libSQL.
+   */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const store = this.ensureStore();
@@ -414,9 +434,10 @@ export class ChatRoom extends DurableObject<Bindings> {
     for (const g of dueOffline(store.allGrace(), now, this.graceMs)) {
       store.deleteGrace(g.userId);
       if (this.sockets.openOf(g.userId).length === 0) {
-        this.goOffline(g.userId, g.goneAt);
+        this.goOffline(g.userId, g.goneAt, now);
       }
     }
+    this.flushPresence(now);
     // Everything above is settled before the libSQL write lets other events in (input gate).
     this.scheduleAlarm(now);
     await this.flushLastSeen();
@@ -459,6 +480,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     const attempts = Math.min(6, ...pending.map((p) => p.attempts));
     const at = nextAlarmAt({
       ...this.store.deadlines(),
+      firstPresenceQueuedAt: this.store.firstPresenceQueuedAt(),
       graceMs: this.graceMs,
       now,
       retryMs: 1000 * 2 ** attempts,
@@ -560,7 +582,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     const wasInGrace = store.deleteGrace(userId);
     this.stopTyping(userId);
     if (closed.length > 0 || wasInGrace) {
-      this.goOffline(userId, now);
+      this.goOffline(userId, now, now);
       this.scheduleAlarm(now);
     }
   }

@@ -1,10 +1,10 @@
 import type { Role } from "../shared/api";
-import type { GraceRow, TypingRow } from "./presence";
+import type { GraceRow, QueuedPresence, TypingRow } from "./presence";
 import { NO_WATERMARKS, type Watermarks } from "./receipts";
 
 /**
  * The room's SQLite (ctx.storage.sql): the timeline, messages, receipts and the small state that
- * must survive hibernation (typing, presence grace, tickets). Every method is synchronous: the
+ * must survive hibernation (typing, presence grace and outbox, tickets). Every method is synchronous: the
  * DO's SQL API never yields, so a store call and the broadcast after it run in one turn, and the
  * output gate holds the frames until the write is durable (never `allowUnconfirmed`).
  *
@@ -138,6 +138,17 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     // Guards the race where an upgrade the Worker approved arrives after the removal.
     "CREATE TABLE removed_members (user_id TEXT PRIMARY KEY, removed_at INTEGER NOT NULL)",
     "CREATE TABLE revoked_sessions (session_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL)",
+  ],
+  [
+    // Presence changes waiting for the next flush (presence.QueuedPresence): one row per user,
+    // the newest change wins; queued_at is kept from the first so the batch deadline holds.
+    `CREATE TABLE presence_outbox (
+      user_id TEXT PRIMARY KEY,
+      status TEXT NOT NULL,
+      display_name TEXT,
+      last_seen_at INTEGER,
+      queued_at INTEGER NOT NULL
+    )`,
   ],
 ];
 
@@ -550,7 +561,63 @@ export class MessageStore {
     this.exec("UPDATE last_seen_outbox SET attempts = attempts + 1 WHERE user_id = ?", userId);
   }
 
-  /** Earliest deadlines for the alarm (see presence.nextAlarmAt). */
+  // ---- presence outbox ----------------------------------------------------------------------
+
+  /**
+   * Queues a presence change (presence.enqueuePresence as an upsert): it replaces the user's
+   * pending change but keeps that one's place and queued_at, so the flush deadline never moves.
+   */
+  queuePresence(change: QueuedPresence, now: number): void {
+    this.exec(
+      `INSERT INTO presence_outbox (user_id, status, display_name, last_seen_at, queued_at)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET status = excluded.status,
+         display_name = excluded.display_name, last_seen_at = excluded.last_seen_at`,
+      change.userId,
+      change.status,
+      change.displayName,
+      change.lastSeenAt,
+      now,
+    );
+  }
+
+  /** Pending presence changes in the order they were first queued; the earliest queue time. */
+  pendingPresence(): { changes: QueuedPresence[]; firstQueuedAt: number | null } {
+    const rows = this.exec<{
+      user_id: string;
+      status: string;
+      display_name: string | null;
+      last_seen_at: number | null;
+      queued_at: number;
+    }>(
+      `SELECT user_id, status, display_name, last_seen_at, queued_at FROM presence_outbox
+       ORDER BY queued_at, rowid`,
+    );
+    return {
+      changes: rows.map((r) => ({
+        userId: r.user_id,
+        status: r.status === "offline" ? "offline" : "online",
+        displayName: r.display_name,
+        lastSeenAt: r.last_seen_at,
+      })),
+      firstQueuedAt: rows[0]?.queued_at ?? null,
+    };
+  }
+
+  /** Empties the presence outbox (its changes were just sent, in the same turn). */
+  clearPresence(): void {
+    this.exec("DELETE FROM presence_outbox");
+  }
+
+  /** When the oldest pending presence change was queued (the flush deadline's base), or null. */
+  firstPresenceQueuedAt(): number | null {
+    return (
+      this.exec<{ p: number | null }>("SELECT MIN(queued_at) AS p FROM presence_outbox")[0]?.p ??
+      null
+    );
+  }
+
+  /** Earliest deadlines for the alarm (see presence.nextAlarmAt; with firstPresenceQueuedAt). */
   deadlines(): {
     earliestTypingExpiry: number | null;
     earliestGoneAt: number | null;

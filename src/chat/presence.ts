@@ -1,5 +1,12 @@
 import type { Member } from "../shared/api";
-import { TYPING_REBROADCAST_MS, TYPING_TTL_MS } from "../shared/protocol";
+import {
+  PRESENCE_BATCH_MAX,
+  PRESENCE_BATCH_MS,
+  type PresenceChange,
+  type ServerFrame,
+  TYPING_REBROADCAST_MS,
+  TYPING_TTL_MS,
+} from "../shared/protocol";
 
 /**
  * Presence and typing as decisions over timestamps: no timers. The room keeps these rows in its
@@ -58,7 +65,8 @@ export function expiredTypists(rows: readonly TypingRow[], now: number): TypingR
 
 /**
  * A socket opened. `otherSockets` counts the user's sockets already open; `inGrace` says the user
- * left less than the grace period ago. Only a user who really was offline is announced.
+ * left less than the grace period ago. Only a user who really was offline is announced (queued:
+ * see QueuedPresence).
  */
 export function onSocketOpened(
   otherSockets: number,
@@ -86,13 +94,101 @@ export function dueOffline(rows: readonly GraceRow[], now: number, graceMs: numb
   return rows.filter((r) => r.goneAt + graceMs <= now);
 }
 
+// ---- the presence outbox --------------------------------------------------------------------
+
+/**
+ * A presence change waiting for the next flush. Broadcasting each change at once made a crowd
+ * joining a room cost O(N^2) frames (every join told every socket); instead changes are queued
+ * (presence_outbox, in SQLite so a pending change survives eviction) and the alarm sends them
+ * all in one frame per socket PRESENCE_BATCH_MS after the first (presenceFrames).
+ *
+ * One entry per user, the newest wins (enqueuePresence): a client only needs each user's latest
+ * status, and a newer change always describes the user's current state, so a flush brings every
+ * socket to the room's online set (ready.online plus the flushes since, applied in order).
+ */
+export interface QueuedPresence {
+  userId: string;
+  status: "online" | "offline";
+  /** With online: the name to show. */
+  displayName: string | null;
+  /** With offline: when the last socket closed (ms). */
+  lastSeenAt: number | null;
+}
+
+/** The change to queue when a user's first socket opens (onSocketOpened says announceOnline). */
+export function onlineChange(user: { userId: string; displayName: string }): QueuedPresence {
+  return { userId: user.userId, status: "online", displayName: user.displayName, lastSeenAt: null };
+}
+
+/** The change to queue when a user goes offline (grace over, or removed from the room). */
+export function offlineChange(userId: string, lastSeenAt: number): QueuedPresence {
+  return { userId, status: "offline", displayName: null, lastSeenAt };
+}
+
+/**
+ * The queue after `change`: it replaces the user's pending change (last status wins) and keeps
+ * the others in order. MessageStore.queuePresence is this as an upsert; the model for tests.
+ */
+export function enqueuePresence(
+  queue: readonly QueuedPresence[],
+  change: QueuedPresence,
+): QueuedPresence[] {
+  const i = queue.findIndex((q) => q.userId === change.userId);
+  return i < 0 ? [...queue, change] : queue.map((q, j) => (j === i ? change : q));
+}
+
+/** Whether the queue is due: PRESENCE_BATCH_MS have passed since its first change was queued. */
+export function presenceFlushDue(firstQueuedAt: number | null, now: number): boolean {
+  return firstQueuedAt !== null && firstQueuedAt + PRESENCE_BATCH_MS <= now;
+}
+
+/**
+ * What a flush sends to every open socket, in order: nothing for an empty queue, the plain
+ * `user_status` frame for one change (the shape clients always knew), otherwise
+ * `user_status_batch` frames of at most PRESENCE_BATCH_MAX changes (normally exactly one).
+ */
+export function presenceFrames(
+  queue: readonly QueuedPresence[],
+  iso: (ms: number) => string,
+): ServerFrame[] {
+  const changes = queue.map((q) => toChange(q, iso));
+  const frames: ServerFrame[] = [];
+  for (let i = 0; i < changes.length; i += PRESENCE_BATCH_MAX) {
+    const chunk = changes.slice(i, i + PRESENCE_BATCH_MAX);
+    const [only] = chunk;
+    frames.push(
+      chunk.length === 1 && only
+        ? { type: "user_status", ...only }
+        : { type: "user_status_batch", changes: chunk },
+    );
+  }
+  return frames;
+}
+
+/** The wire form: displayName only with online, lastSeenAt only with offline (no undefined keys). */
+function toChange(q: QueuedPresence, iso: (ms: number) => string): PresenceChange {
+  if (q.status === "online") {
+    return q.displayName === null
+      ? { userId: q.userId, status: "online" }
+      : { userId: q.userId, displayName: q.displayName, status: "online" };
+  }
+  return q.lastSeenAt === null
+    ? { userId: q.userId, status: "offline" }
+    : { userId: q.userId, status: "offline", lastSeenAt: iso(q.lastSeenAt) };
+}
+
+// ---- the alarm ------------------------------------------------------------------------------
+
 /**
  * The one alarm time that covers every deadline: the earliest typing expiry, the earliest grace
- * end, and a retry for pending last-seen writes. Null when nothing is pending.
+ * end, the presence flush (PRESENCE_BATCH_MS after the first queued change), and a retry for
+ * pending last-seen writes. Null when nothing is pending.
  */
 export function nextAlarmAt(input: {
   earliestTypingExpiry: number | null;
   earliestGoneAt: number | null;
+  /** When the oldest pending presence change was queued; null when none is. */
+  firstPresenceQueuedAt: number | null;
   graceMs: number;
   lastSeenPending: boolean;
   now: number;
@@ -104,6 +200,9 @@ export function nextAlarmAt(input: {
   }
   if (input.earliestGoneAt !== null) {
     candidates.push(input.earliestGoneAt + input.graceMs);
+  }
+  if (input.firstPresenceQueuedAt !== null) {
+    candidates.push(input.firstPresenceQueuedAt + PRESENCE_BATCH_MS);
   }
   if (input.lastSeenPending) {
     candidates.push(input.now + input.retryMs);
@@ -118,6 +217,9 @@ export interface ConnectedUser {
   role: Member["role"];
   joinedAt: number;
 }
+
+/** `localeCompare` without arguments, made once: every `ready` sorts the whole online list. */
+const byName = new Intl.Collator();
 
 /**
  * The `online` list: users with an open socket (several sockets count once) plus users still in
@@ -141,7 +243,7 @@ export function onlineMembers(
   }
   return [...byId.values()].sort(
     (a, b) =>
-      a.displayName.localeCompare(b.displayName) ||
+      byName.compare(a.displayName, b.displayName) ||
       (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0),
   );
 }

@@ -1,4 +1,4 @@
-import type { ReceiptKind } from "../shared/protocol";
+import type { PresenceFrame, ReceiptKind } from "../shared/protocol";
 import type { Emitter } from "./emitter";
 import type { OnlineUser, RoomEvents, TypingUser, Watermarks } from "./room-types";
 
@@ -39,7 +39,19 @@ export class RoomPeers {
     );
   }
 
-  /** A `user_status` frame. */
+  /**
+   * A `user_status` frame, or a `user_status_batch`: its changes in order, exactly as that many
+   * `user_status` frames (one `presence` event each). An online for someone already online (the
+   * server may repeat what `ready.online` said) changes nothing but is reported like any other.
+   */
+  presence(frame: PresenceFrame): void {
+    const changes = frame.type === "user_status" ? [frame] : frame.changes;
+    for (const c of changes) {
+      this.status(c.userId, c.displayName, c.status, c.lastSeenAt ?? null);
+    }
+  }
+
+  /** One presence change. */
   status(
     userId: string,
     displayName: string | undefined,

@@ -459,7 +459,8 @@ export class RoomConnection {
         }
         return;
       case "user_status":
-        this.peers.status(f.userId, f.displayName, f.status, f.lastSeenAt ?? null);
+      case "user_status_batch":
+        this.peers.presence(f);
         return;
       case "receipt":
         this.onReceipt(f.userId, f.kind, f.seq);

@@ -30,6 +30,13 @@ export const TYPING_REBROADCAST_MS = 2000;
 export const BAD_FRAME_LIMIT = 10;
 /** Window over which invalid frames are counted. */
 export const BAD_FRAME_WINDOW_MS = 10_000;
+/**
+ * Presence changes (online, offline) are queued and sent at most this long after the first of
+ * them, all in one frame: a crowd joining costs one frame per socket per batch, not per join.
+ */
+export const PRESENCE_BATCH_MS = 50;
+/** Most changes in one presence frame (keeps a huge flush far below the 1 MiB frame limit). */
+export const PRESENCE_BATCH_MAX = 500;
 
 /** Closed: the session was revoked (logout, refresh-token reuse) or the identity is no longer valid. */
 export const CLOSE_UNAUTHORIZED = 4001;
@@ -210,14 +217,32 @@ export const serverTypingFrameSchema = z.object({
   /** How long the indicator lasts without a refresh (0 when isTyping is false). */
   expiresInMs: z.number().int(),
 });
-/** A member came online (first socket) or went offline (after the grace period). */
-export const userStatusFrameSchema = z.object({
-  type: z.literal("user_status"),
+/**
+ * One presence change: a member came online (first socket) or went offline (after the grace
+ * period, or removed). `user_status` is one change, `user_status_batch` several: one schema, so
+ * the two can't drift.
+ */
+export const presenceChangeSchema = z.object({
   userId: z.string(),
   /** Added beyond DESIGN so a client can show who came online without another request. */
   displayName: z.string().optional(),
   status: z.enum(["online", "offline"]),
   lastSeenAt: z.string().optional(),
+});
+/** See presenceChangeSchema. */
+export type PresenceChange = z.infer<typeof presenceChangeSchema>;
+/** A member came online or went offline (the only change of a presence flush). */
+export const userStatusFrameSchema = z.object({
+  type: z.literal("user_status"),
+  ...presenceChangeSchema.shape,
+});
+/**
+ * Several presence changes flushed together (at most one per user, PRESENCE_BATCH_MAX at most):
+ * apply them in order, exactly like that many `user_status` frames.
+ */
+export const userStatusBatchFrameSchema = z.object({
+  type: z.literal("user_status_batch"),
+  changes: z.array(presenceChangeSchema),
 });
 /** A member's delivered or read watermark moved. */
 export const receiptFrameSchema = z.object({
@@ -245,6 +270,7 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
   ackFrameSchema,
   serverTypingFrameSchema,
   userStatusFrameSchema,
+  userStatusBatchFrameSchema,
   receiptFrameSchema,
   errorFrameSchema,
   pongFrameSchema,
@@ -255,3 +281,7 @@ export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type ReadyFrame = z.infer<typeof readyFrameSchema>;
 /** The `error` frame. */
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+/** A presence frame: one change (`user_status`) or several (`user_status_batch`). */
+export type PresenceFrame =
+  | z.infer<typeof userStatusFrameSchema>
+  | z.infer<typeof userStatusBatchFrameSchema>;

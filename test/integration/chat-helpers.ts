@@ -149,3 +149,46 @@ export async function expectSilence(
   const late = socket.frames.slice(before).filter(match);
   expect(late, `expected no ${what} within ${ms} ms`).toEqual([]);
 }
+
+/**
+ * The presence changes a frame carries, each shaped as a `user_status` frame: the frame itself
+ * for `user_status`, every change of a `user_status_batch` (the room batches changes that fall
+ * within PRESENCE_BATCH_MS), none for any other frame.
+ */
+export function statusChanges(f: Frame): Frame[] {
+  if (f.type === "user_status") {
+    return [f];
+  }
+  if (f.type === "user_status_batch" && Array.isArray(f.changes)) {
+    return f.changes.map((c: Record<string, unknown>) => ({ type: "user_status", ...c }));
+  }
+  return [];
+}
+
+/** Matches a frame carrying a presence change about `userId` (with that `status`, if given). */
+export const isStatusOf =
+  (userId: string, status?: "online" | "offline") =>
+  (f: Frame): boolean =>
+    statusChanges(f).some(
+      (c) => c.userId === userId && (status === undefined || c.status === status),
+    );
+
+/**
+ * Waits for the next presence change about `userId` in either frame kind (consuming frames up
+ * to the one carrying it) and returns that change as a `user_status` frame.
+ */
+export async function nextStatus(
+  socket: TestSocket,
+  userId: string,
+  status?: "online" | "offline",
+  timeoutMs = 3000,
+  what = `user_status ${status ?? ""} for ${userId}`,
+): Promise<Frame> {
+  const f = await socket.next(isStatusOf(userId, status), timeoutMs, what);
+  return statusChanges(f).find(
+    (c) => c.userId === userId && (status === undefined || c.status === status),
+  ) as Frame;
+}
+
+/** Every presence change a socket received so far (consumed or not), flattened, in order. */
+export const statusesOf = (socket: TestSocket): Frame[] => socket.frames.flatMap(statusChanges);

@@ -7,6 +7,7 @@ import {
   connect,
   expectSilence,
   framesOf,
+  nextStatus,
   postMessage,
   sendAcked,
   timelineSeqs,
@@ -54,7 +55,7 @@ describe("hibernation", () => {
     const { ada, bo, room } = await setup();
     const a = await connect(service, room.id, ada);
     const b = await connect(service, room.id, bo);
-    await a.socket.next((f) => f.type === "user_status" && f.userId === bo.id);
+    await nextStatus(a.socket, bo.id, "online");
     await service.evictRoom(room.id, "hibernate");
     const ack = await sendAcked(b.socket, "after hibernation");
     expect(ack.type).toBe("ack");
@@ -72,11 +73,7 @@ describe("hibernation", () => {
     // Bo's socket still counts: closing ada's extra tab changes nothing, closing bo's goes offline.
     c.socket.close();
     b.socket.close();
-    expect(
-      await a.socket.next((f) => f.type === "user_status" && f.userId === bo.id, 3000),
-    ).toMatchObject({
-      status: "offline",
-    });
+    expect(await nextStatus(a.socket, bo.id)).toMatchObject({ status: "offline" });
     a.socket.close();
   });
 
@@ -92,12 +89,7 @@ describe("hibernation", () => {
     });
     b.socket.close();
     await service.evictRoom(room.id, "hibernate");
-    expect(
-      await a.socket.next(
-        (f) => f.type === "user_status" && f.userId === bo.id && f.status === "offline",
-        3000,
-      ),
-    ).toBeDefined();
+    expect(await nextStatus(a.socket, bo.id, "offline")).toBeDefined();
     a.socket.close();
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, apiClient } from "../helpers/api";
 import { addMember, createRoom, guestUser, registerUser } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
-import { connect, expectRefused, framesOf, sendAcked } from "./chat-helpers";
+import { connect, expectRefused, nextStatus, sendAcked, statusesOf } from "./chat-helpers";
 
 // Membership and session changes made over HTTP reach the live sockets at once. Clients here send
 // a heartbeat first, as real ones do (see ConnectOptions.heartbeat for why that matters locally).
@@ -47,12 +47,9 @@ describe("moderation reaches live sockets", () => {
     // The silent tab got the close frame too (CLOSING); its close event waits on the platform.
     expect(silent.socket.ws.readyState).toBe(silent.socket.ws.CLOSING);
     silent.socket.ws.terminate();
-    expect(
-      await o.socket.next(
-        (f) => f.type === "user_status" && f.userId === member.id && f.status === "offline",
-        3000,
-      ),
-    ).toMatchObject({ lastSeenAt: expect.any(String) });
+    expect(await nextStatus(o.socket, member.id, "offline")).toMatchObject({
+      lastSeenAt: expect.any(String),
+    });
     await expectRefused(service, room.id, bearer(member.token), 404);
     // The room goes on for the others.
     expect((await sendAcked(o.socket, "still here")).type).toBe("ack");
@@ -113,7 +110,7 @@ describe("moderation reaches live sockets", () => {
     expect(out.status).toBe(204);
     expect(await first.socket.closed(3000)).toBe(4001);
     expect((await sendAcked(second.socket, "other session lives")).type).toBe("ack");
-    expect(framesOf(o.socket, "user_status").filter((f) => f.status === "offline")).toEqual([]);
+    expect(statusesOf(o.socket).filter((f) => f.status === "offline")).toEqual([]);
     o.socket.close();
     second.socket.close();
   });

@@ -1,11 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PRESENCE_BATCH_MS } from "../../src/shared/protocol";
 import { type Api, apiClient } from "../helpers/api";
 import { addMember, createRoom, registerUser } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
-import { connect, expectSilence, framesOf, sendAcked, sleep, waitFor } from "./chat-helpers";
+import {
+  connect,
+  expectSilence,
+  framesOf,
+  isStatusOf,
+  nextStatus,
+  sendAcked,
+  sleep,
+  statusChanges,
+  waitFor,
+} from "./chat-helpers";
 
 // Presence counts sockets per user with a grace period (one alarm), typing expires on the
 // server; neither uses timers in the object. PRESENCE_GRACE_MS is small here for speed.
+// Changes are batched (PRESENCE_BATCH_MS): a change may come as `user_status` or inside a
+// `user_status_batch`, so these tests look at changes (nextStatus), not at frame types.
 
 const GRACE_MS = 1000;
 let service: Service;
@@ -29,15 +42,12 @@ async function setup() {
   return { ada, bo, room };
 }
 
-const statusOf = (userId: string) => (f: { type: string; userId?: string }) =>
-  f.type === "user_status" && f.userId === userId;
-
 describe("presence", () => {
   it("announces a user on their first socket only, and a second tab keeps them online", async () => {
     const { ada, bo, room } = await setup();
     const watcher = await connect(service, room.id, ada);
     const tab1 = await connect(service, room.id, bo);
-    const online = await watcher.socket.next(statusOf(bo.id), 3000, "bo online");
+    const online = await nextStatus(watcher.socket, bo.id, undefined, 3000, "bo online");
     expect(online).toEqual({
       type: "user_status",
       userId: bo.id,
@@ -52,13 +62,15 @@ describe("presence", () => {
     tab1.socket.close();
     await expectSilence(
       watcher.socket,
-      statusOf(bo.id),
+      isStatusOf(bo.id),
       GRACE_MS + 400,
       "a status change while a tab is open",
     );
     tab2.socket.close();
-    const offline = await watcher.socket.next(
-      statusOf(bo.id),
+    const offline = await nextStatus(
+      watcher.socket,
+      bo.id,
+      undefined,
       3000,
       "bo offline after the last tab",
     );
@@ -70,10 +82,10 @@ describe("presence", () => {
     const { ada, bo, room } = await setup();
     const watcher = await connect(service, room.id, ada);
     const b = await connect(service, room.id, bo);
-    await watcher.socket.next(statusOf(bo.id));
+    await nextStatus(watcher.socket, bo.id);
     const closedAt = Date.now();
     b.socket.close();
-    const offline = await watcher.socket.next(statusOf(bo.id), 3000, "bo offline");
+    const offline = await nextStatus(watcher.socket, bo.id, undefined, 3000, "bo offline");
     expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS - 50);
     const lastSeenAt = offline.lastSeenAt as string;
     expect(Math.abs(Date.parse(lastSeenAt) - closedAt)).toBeLessThan(1000);
@@ -103,13 +115,13 @@ describe("presence", () => {
     const { ada, bo, room } = await setup();
     const watcher = await connect(service, room.id, ada);
     const b = await connect(service, room.id, bo);
-    await watcher.socket.next(statusOf(bo.id));
+    await nextStatus(watcher.socket, bo.id);
     b.socket.close();
     await b.socket.closed();
     const again = await connect(service, room.id, bo);
     await expectSilence(
       watcher.socket,
-      statusOf(bo.id),
+      isStatusOf(bo.id),
       GRACE_MS + 400,
       "offline/online for a quick reconnect",
     );
@@ -122,7 +134,7 @@ describe("presence", () => {
     const a = await connect(service, room.id, ada);
     const b = await connect(service, room.id, bo);
     b.socket.close();
-    await a.socket.next((f) => statusOf(bo.id)(f) && f.status === "offline", 3000, "bo offline");
+    await nextStatus(a.socket, bo.id, "offline", 3000, "bo offline");
     const res = await api("GET", `/api/rooms/${room.id}/presence`, { token: bo.token });
     expect(res.status).toBe(200);
     expect(res.body.online.map((m: { userId: string }) => m.userId)).toEqual([ada.id]);
@@ -136,6 +148,74 @@ describe("presence", () => {
       },
     ]);
     a.socket.close();
+  });
+});
+
+describe("batched presence", () => {
+  it("tells a crowd joining at once in far fewer frames than joins, one change per user", async () => {
+    const { ada, room } = await setup();
+    const crowd = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => registerUser(api, `Crowd ${i}`)),
+    );
+    for (const u of crowd) {
+      await addMember(api, room, ada, u);
+    }
+    const watcher = await connect(service, room.id, ada);
+    // Its own arrival is flushed to it too (harmless: ready.online already listed it).
+    await nextStatus(watcher.socket, ada.id, "online");
+    const before = watcher.socket.frames.length;
+    const joined = await Promise.all(crowd.map((u) => connect(service, room.id, u)));
+    await waitFor(
+      () => {
+        const seen = new Set(
+          watcher.socket.frames
+            .slice(before)
+            .flatMap(statusChanges)
+            .map((c) => c.userId),
+        );
+        return crowd.every((u) => seen.has(u.id)) ? true : undefined;
+      },
+      5000,
+      "every joiner's online",
+    );
+    await sleep(PRESENCE_BATCH_MS * 3);
+    const frames = watcher.socket.frames.slice(before).filter((f) => statusChanges(f).length > 0);
+    expect(frames.length).toBeLessThan(crowd.length);
+    expect(frames.some((f) => f.type === "user_status_batch")).toBe(true);
+    for (const f of frames) {
+      const ids = statusChanges(f).map((c) => c.userId);
+      expect(new Set(ids).size, "one change per user in a frame").toBe(ids.length);
+    }
+    const changes = frames.flatMap(statusChanges);
+    expect(changes.every((c) => c.status === "online")).toBe(true);
+    const bySomeone = changes.find((c) => c.userId === crowd[0]?.id);
+    expect(bySomeone).toEqual({
+      type: "user_status",
+      userId: crowd[0]?.id,
+      displayName: "Crowd 0",
+      status: "online",
+    });
+    // The last joiner's ready.online was exact: the watcher and everyone before it.
+    const last = joined.at(-1);
+    expect(last?.ready.online.length).toBeGreaterThanOrEqual(2);
+    const outbox = await service.roomSql(room.id, "SELECT user_id FROM presence_outbox");
+    expect(outbox).toEqual([]);
+    for (const s of [watcher, ...joined]) {
+      s.socket.close();
+    }
+  });
+
+  it("loses no queued change across an eviction (the outbox is in SQLite, the flush an alarm)", async () => {
+    const { ada, bo, room } = await setup();
+    const watcher = await connect(service, room.id, ada);
+    await nextStatus(watcher.socket, ada.id, "online");
+    const b = await connect(service, room.id, bo);
+    await service.evictRoom(room.id, "hibernate");
+    expect(await nextStatus(watcher.socket, bo.id, "online", 3000, "bo online")).toMatchObject({
+      displayName: "Bo",
+    });
+    b.socket.close();
+    watcher.socket.close();
   });
 });
 

@@ -301,6 +301,65 @@ describe("RoomConnection over a fake socket", () => {
   });
 });
 
+describe("presence frames", () => {
+  const frames: ServerFrame[] = [
+    { type: "user_status", userId: "usr_a", displayName: "A", status: "online" },
+    { type: "user_status", userId: "usr_me", displayName: "Me", status: "online" },
+    {
+      type: "user_status",
+      userId: "usr_b",
+      status: "offline",
+      lastSeenAt: "2026-11-21T10:00:00.000Z",
+    },
+    { type: "user_status", userId: "usr_c", status: "online" },
+  ];
+  const batch: ServerFrame = {
+    type: "user_status_batch",
+    changes: frames.map((f) => {
+      const { type: _, ...change } = f as Extract<ServerFrame, { type: "user_status" }>;
+      return change;
+    }),
+  };
+
+  async function run(index: number, received: ServerFrame[]) {
+    const { room } = openRoom();
+    const events: unknown[] = [];
+    room.on("presence", (p) => events.push(p));
+    const ws = await nextSocket(index);
+    ws.open();
+    const r = ready(0);
+    ws.receive(
+      r.type === "ready"
+        ? {
+            ...r,
+            online: [
+              { userId: "usr_me", displayName: "Me", role: "owner", joinedAt: r.room.createdAt },
+              { userId: "usr_b", displayName: "B", role: "member", joinedAt: r.room.createdAt },
+            ],
+          }
+        : r,
+    );
+    for (const f of received) {
+      ws.receive(f);
+    }
+    return { events, online: room.online };
+  }
+
+  it("applies a user_status_batch exactly like that many user_status frames", async () => {
+    const one = await run(0, frames);
+    const many = await run(1, [batch]);
+    expect(many).toEqual(one);
+    expect(one.events).toHaveLength(4);
+    expect(one.events[2]).toEqual({
+      userId: "usr_b",
+      displayName: "B",
+      status: "offline",
+      lastSeenAt: "2026-11-21T10:00:00.000Z",
+    });
+    expect(one.online.map((u) => u.userId).sort()).toEqual(["usr_a", "usr_c", "usr_me"]);
+  });
+});
+
 describe("fetchCatchUp", () => {
   const page = (seqs: number[], nextCursor: number | null, epoch = EPOCH): HistoryPage => ({
     messages: seqs.map((s) => message(s)),

@@ -1,16 +1,36 @@
-import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MessageStore, type RoomStorage } from "../../src/chat/message-store";
 import {
+  type ConnectedUser,
   decideTyping,
   dueOffline,
+  enqueuePresence,
   expiredTypists,
   type GraceRow,
   nextAlarmAt,
+  offlineChange,
+  onlineChange,
   onlineMembers,
   onSocketClosed,
   onSocketOpened,
+  presenceFlushDue,
+  presenceFrames,
+  type QueuedPresence,
 } from "../../src/chat/presence";
+import { Emitter } from "../../src/client/emitter";
+import { RoomPeers } from "../../src/client/peers";
+import type { RoomEvents } from "../../src/client/room-types";
 import { iso } from "../../src/shared/api";
-import { TYPING_REBROADCAST_MS, TYPING_TTL_MS } from "../../src/shared/protocol";
+import {
+  PRESENCE_BATCH_MAX,
+  PRESENCE_BATCH_MS,
+  type PresenceFrame,
+  serverFrameSchema,
+  TYPING_REBROADCAST_MS,
+  TYPING_TTL_MS,
+} from "../../src/shared/protocol";
+import { memoryRoomStorage } from "./sqlite-storage";
 
 const ada = { userId: "usr_ada", displayName: "Ada" };
 
@@ -79,7 +99,7 @@ describe("presence", () => {
   });
 
   it("arms one alarm for the earliest deadline, or none", () => {
-    const base = { graceMs: 1000, now: 50, retryMs: 5000 };
+    const base = { graceMs: 1000, now: 50, retryMs: 5000, firstPresenceQueuedAt: null };
     expect(
       nextAlarmAt({
         ...base,
@@ -104,6 +124,15 @@ describe("presence", () => {
         lastSeenPending: true,
       }),
     ).toBe(5050);
+    expect(
+      nextAlarmAt({
+        ...base,
+        earliestTypingExpiry: 3000,
+        earliestGoneAt: 100,
+        firstPresenceQueuedAt: 40,
+        lastSeenPending: true,
+      }),
+    ).toBe(40 + PRESENCE_BATCH_MS);
   });
 
   it("lists each online user once, grace users included, in a stable order", () => {
@@ -123,5 +152,277 @@ describe("presence", () => {
       role: "owner",
       joinedAt: "1970-01-01T00:00:00.000Z",
     });
+  });
+});
+
+// ---- batched presence ------------------------------------------------------------------------
+
+const wire = (f: unknown) => serverFrameSchema.parse(JSON.parse(JSON.stringify(f)));
+
+describe("the presence outbox", () => {
+  const bo = { userId: "usr_bo", displayName: "Bo" };
+
+  it("keeps one change per user, the newest, in the place of the first", () => {
+    let q: QueuedPresence[] = [];
+    q = enqueuePresence(q, onlineChange(ada));
+    q = enqueuePresence(q, onlineChange(bo));
+    q = enqueuePresence(q, offlineChange(ada.userId, 5000));
+    expect(q).toEqual([
+      { userId: "usr_ada", status: "offline", displayName: null, lastSeenAt: 5000 },
+      { userId: "usr_bo", status: "online", displayName: "Bo", lastSeenAt: null },
+    ]);
+  });
+
+  it("is due PRESENCE_BATCH_MS after its first change, and never when empty", () => {
+    expect(presenceFlushDue(null, 10_000)).toBe(false);
+    expect(presenceFlushDue(1000, 1000 + PRESENCE_BATCH_MS - 1)).toBe(false);
+    expect(presenceFlushDue(1000, 1000 + PRESENCE_BATCH_MS)).toBe(true);
+  });
+
+  it("flushes one change as the plain user_status frame, with no extra keys", () => {
+    expect(presenceFrames([], iso)).toEqual([]);
+    const [online] = presenceFrames([onlineChange(bo)], iso);
+    expect(JSON.stringify(online)).toBe(
+      '{"type":"user_status","userId":"usr_bo","displayName":"Bo","status":"online"}',
+    );
+    const [offline] = presenceFrames([offlineChange(bo.userId, 0)], iso);
+    expect(JSON.stringify(offline)).toBe(
+      '{"type":"user_status","userId":"usr_bo","status":"offline","lastSeenAt":"1970-01-01T00:00:00.000Z"}',
+    );
+    expect(wire(online)).toEqual(online);
+    expect(wire(offline)).toEqual(offline);
+  });
+
+  it("flushes several changes as one user_status_batch, in queue order", () => {
+    const frames = presenceFrames([onlineChange(ada), offlineChange(bo.userId, 0)], iso);
+    expect(frames).toEqual([
+      {
+        type: "user_status_batch",
+        changes: [
+          { userId: "usr_ada", displayName: "Ada", status: "online" },
+          { userId: "usr_bo", status: "offline", lastSeenAt: "1970-01-01T00:00:00.000Z" },
+        ],
+      },
+    ]);
+    expect(wire(frames[0])).toEqual(frames[0]);
+  });
+
+  it("splits a huge flush into frames of at most PRESENCE_BATCH_MAX changes", () => {
+    const n = PRESENCE_BATCH_MAX * 2 + 1;
+    const queue = Array.from({ length: n }, (_, i) =>
+      onlineChange({ userId: `usr_${i}`, displayName: `U${i}` }),
+    );
+    const frames = presenceFrames(queue, iso);
+    expect(frames.map((f) => f.type)).toEqual([
+      "user_status_batch",
+      "user_status_batch",
+      "user_status",
+    ]);
+    const ids = frames.flatMap((f) =>
+      f.type === "user_status_batch"
+        ? f.changes.map((c) => c.userId)
+        : [(f as PresenceFrame & { userId: string }).userId],
+    );
+    expect(ids).toEqual(queue.map((q) => q.userId));
+  });
+});
+
+describe("the presence outbox in SQLite", () => {
+  let storage: RoomStorage & { close(): void };
+  let store: MessageStore;
+  beforeEach(() => {
+    storage = memoryRoomStorage();
+    store = new MessageStore(storage);
+    store.migrate(() => "epoch");
+  });
+  afterEach(() => storage.close());
+
+  it("is the pure queue as an upsert, and keeps the first queue time for the deadline", () => {
+    const change = fc.oneof(
+      fc.record({ u: fc.integer({ min: 0, max: 4 }), on: fc.constant(true) }),
+      fc.record({ u: fc.integer({ min: 0, max: 4 }), on: fc.constant(false) }),
+    );
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 30 }), (changes) => {
+        store.clearPresence();
+        let model: QueuedPresence[] = [];
+        changes.forEach(({ u, on }, t) => {
+          const c = on
+            ? onlineChange({ userId: `usr_${u}`, displayName: `U${u}` })
+            : offlineChange(`usr_${u}`, 1000 + t);
+          model = enqueuePresence(model, c);
+          store.queuePresence(c, 1000 + t);
+        });
+        const pending = store.pendingPresence();
+        expect(pending.changes).toEqual(model);
+        const first = changes.length === 0 ? null : 1000;
+        expect(pending.firstQueuedAt).toBe(first);
+        expect(store.firstPresenceQueuedAt()).toBe(first);
+      }),
+    );
+    store.clearPresence();
+    expect(store.pendingPresence()).toEqual({ changes: [], firstQueuedAt: null });
+  });
+
+  it("is added to a room whose storage predates it (a new migration step)", () => {
+    storage.sql.exec("DROP TABLE presence_outbox");
+    storage.sql.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    store.putGrace({ ...ada, role: "member", joinedAt: 0, goneAt: 1 });
+    const again = new MessageStore(storage);
+    again.migrate(() => "other");
+    expect(again.epoch).toBe("epoch");
+    expect(again.grace(ada.userId)).not.toBeNull();
+    again.queuePresence(onlineChange(ada), 5);
+    expect(again.pendingPresence().firstQueuedAt).toBe(5);
+  });
+});
+
+/**
+ * The room's presence as the DO runs it, over the pure decisions (sockets, grace rows, the
+ * outbox), with every socket's client being the SDK's RoomPeers fed `ready.online` and then the
+ * flushed frames over the wire schema.
+ */
+class PresenceModel {
+  private readonly sockets: { userId: string; peers: RoomPeers; open: boolean }[] = [];
+  private readonly grace = new Map<string, GraceRow>();
+  private queue: QueuedPresence[] = [];
+  private now = 0;
+
+  private openOf(userId: string) {
+    return this.sockets.filter((s) => s.open && s.userId === userId);
+  }
+
+  /** The server's online set: an open socket, or in the grace period. */
+  online(): string[] {
+    const ids = new Set([...this.sockets.filter((s) => s.open).map((s) => s.userId)]);
+    for (const id of this.grace.keys()) {
+      ids.add(id);
+    }
+    return [...ids].sort();
+  }
+
+  connect(userId: string): void {
+    this.now++;
+    const others = this.openOf(userId).length;
+    const r = onSocketOpened(others, others === 0 && this.grace.has(userId));
+    if (r.endGrace) {
+      this.grace.delete(userId);
+    }
+    const peers = new RoomPeers(new Emitter<RoomEvents>());
+    this.sockets.push({ userId, peers, open: true });
+    const connected: ConnectedUser[] = this.sockets
+      .filter((s) => s.open)
+      .map((s) => ({ userId: s.userId, displayName: s.userId, role: "member", joinedAt: 0 }));
+    peers.replaceOnline(onlineMembers(connected, [...this.grace.values()], iso));
+    if (r.announceOnline) {
+      this.queue = enqueuePresence(this.queue, onlineChange({ userId, displayName: userId }));
+    }
+  }
+
+  disconnect(userId: string, pick: number): void {
+    this.now++;
+    const mine = this.openOf(userId);
+    const s = mine[pick % Math.max(1, mine.length)];
+    if (!s) {
+      return;
+    }
+    s.open = false;
+    if (onSocketClosed(this.openOf(userId).length, false) === "start_grace") {
+      this.grace.set(userId, {
+        userId,
+        displayName: userId,
+        role: "member",
+        joinedAt: 0,
+        goneAt: this.now,
+      });
+    }
+  }
+
+  graceEnds(userId: string): void {
+    this.now++;
+    if (this.grace.delete(userId) && this.openOf(userId).length === 0) {
+      this.queue = enqueuePresence(this.queue, offlineChange(userId, this.now));
+    }
+  }
+
+  remove(userId: string): void {
+    this.now++;
+    const closed = this.openOf(userId);
+    for (const s of closed) {
+      s.open = false;
+    }
+    const wasInGrace = this.grace.delete(userId);
+    if (closed.length > 0 || wasInGrace) {
+      this.queue = enqueuePresence(this.queue, offlineChange(userId, this.now));
+    }
+  }
+
+  /** Every pending change says what the user's status is now (why "last wins" is enough). */
+  queueIsCurrent(): boolean {
+    const online = new Set(this.online());
+    return this.queue.every((q) => (q.status === "online") === online.has(q.userId));
+  }
+
+  flush(): void {
+    const frames = presenceFrames(this.queue, iso).map(wire);
+    this.queue = [];
+    for (const s of this.sockets.filter((x) => x.open)) {
+      for (const f of frames) {
+        if (f.type === "user_status" || f.type === "user_status_batch") {
+          s.peers.presence(f);
+        }
+      }
+    }
+  }
+
+  /** What each open socket's client believes is online. */
+  clientViews(): string[][] {
+    return this.sockets
+      .filter((s) => s.open)
+      .map((s) => s.peers.onlineUsers.map((u) => u.userId).sort());
+  }
+}
+
+describe("batched presence converges", () => {
+  it("ready.online plus the flushes, applied in order, is the server's online set", () => {
+    const user = fc.integer({ min: 0, max: 5 }).map((i) => `usr_${i}`);
+    const op = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ k: fc.constant("connect" as const), user }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          k: fc.constant("disconnect" as const),
+          user,
+          pick: fc.nat({ max: 3 }),
+        }),
+      },
+      { weight: 2, arbitrary: fc.record({ k: fc.constant("graceEnds" as const), user }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant("remove" as const), user }) },
+      { weight: 2, arbitrary: fc.record({ k: fc.constant("flush" as const) }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const room = new PresenceModel();
+        for (const o of ops) {
+          if (o.k === "flush") {
+            room.flush();
+            // Right after a flush, every socket agrees with the server.
+            for (const view of room.clientViews()) {
+              expect(view).toEqual(room.online());
+            }
+          } else if (o.k === "disconnect") {
+            room.disconnect(o.user, o.pick);
+          } else {
+            room[o.k](o.user);
+          }
+          expect(room.queueIsCurrent()).toBe(true);
+        }
+        room.flush();
+        for (const view of room.clientViews()) {
+          expect(view).toEqual(room.online());
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

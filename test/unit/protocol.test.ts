@@ -7,6 +7,7 @@ import {
   MAX_CONTENT_CHARS,
   PING_TEXT,
   PONG_TEXT,
+  presenceChangeSchema,
   type ServerFrame,
   serverFrameSchema,
 } from "../../src/shared/protocol";
@@ -65,6 +66,13 @@ const serverFrames: ServerFrame[] = [
   { type: "ack", clientId: "c-1", seq: 3, id: "msg_1" },
   { type: "typing", userId: "usr_1", displayName: "Ada", isTyping: true, expiresInMs: 6000 },
   { type: "user_status", userId: "usr_1", status: "offline", lastSeenAt: message.createdAt },
+  {
+    type: "user_status_batch",
+    changes: [
+      { userId: "usr_1", status: "offline", lastSeenAt: message.createdAt },
+      { userId: "usr_2", displayName: "Bo", status: "online" },
+    ],
+  },
   { type: "receipt", userId: "usr_1", kind: "read", seq: 3 },
   {
     type: "error",
@@ -94,6 +102,33 @@ describe("protocol frames", () => {
   it("ignores unknown fields so old and new code can talk during a deploy", () => {
     const parsed = clientFrameSchema.parse({ type: "read", seq: 2, futureField: { x: 1 } });
     expect(parsed).toEqual({ type: "read", seq: 2 });
+  });
+
+  it("reads a presence change the same in user_status and in user_status_batch", () => {
+    const change = fc.record(
+      {
+        userId: fc.string(),
+        displayName: fc.string(),
+        status: fc.constantFrom("online", "offline"),
+        lastSeenAt: fc.string(),
+        extra: fc.integer(),
+      },
+      { requiredKeys: ["userId", "status"] },
+    );
+    fc.assert(
+      fc.property(change, (c) => {
+        const single = serverFrameSchema.parse({ type: "user_status", ...c });
+        const batch = serverFrameSchema.parse({ type: "user_status_batch", changes: [c] });
+        const { type, ...fromSingle } = single as { type: string };
+        expect(type).toBe("user_status");
+        expect(batch).toEqual({ type: "user_status_batch", changes: [fromSingle] });
+        expect(fromSingle).toEqual(presenceChangeSchema.parse(c));
+      }),
+    );
+    expect(
+      serverFrameSchema.safeParse({ type: "user_status_batch", changes: [{ userId: "u" }] })
+        .success,
+    ).toBe(false);
   });
 
   it("uses the exact heartbeat texts of the runtime auto-response", () => {
