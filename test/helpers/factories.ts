@@ -72,3 +72,12 @@ export async function addMember(
   const acc = await api("POST", `/api/invites/${inv.body.token}/accept`, { token: user.token });
   expect(acc.status, JSON.stringify(acc.body)).toBeLessThan(300);
 }
+
+/** Ada (owner) and Bo (member) in a fresh room: the starting point of most live-room tests. */
+export async function adaAndBoInRoom(api: Api, opts: { isPrivate?: boolean } = {}) {
+  const ada = await registerUser(api, "Ada");
+  const bo = await registerUser(api, "Bo");
+  const room = await createRoom(api, ada, { isPrivate: opts.isPrivate ?? true });
+  await addMember(api, room, ada, bo);
+  return { ada, bo, room };
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, apiClient } from "../helpers/api";
-import { addMember, createRoom, registerUser } from "../helpers/factories";
+import { adaAndBoInRoom } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
 import type { TestSocket } from "../helpers/ws";
 import {
@@ -31,13 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => service?.close());
 
-async function setup() {
-  const ada = await registerUser(api, "Ada");
-  const bo = await registerUser(api, "Bo");
-  const room = await createRoom(api, ada, { isPrivate: true });
-  await addMember(api, room, ada, bo);
-  return { ada, bo, room };
-}
+const setup = () => adaAndBoInRoom(api);
 
 /** Asserts a socket's timeline frames are exactly from..to, in order. */
 async function expectTimeline(socket: TestSocket, from: number, to: number, what: string) {

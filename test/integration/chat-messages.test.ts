@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, apiClient } from "../helpers/api";
-import { addMember, createRoom, registerUser, type TestUser } from "../helpers/factories";
+import { adaAndBoInRoom, type TestUser } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
 import {
   connect,
@@ -27,13 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => service?.close());
 
-async function roomWithTwo(isPrivate = true) {
-  const ada = await registerUser(api, "Ada");
-  const bo = await registerUser(api, "Bo");
-  const room = await createRoom(api, ada, { isPrivate });
-  await addMember(api, room, ada, bo);
-  return { ada, bo, room };
-}
+const roomWithTwo = (isPrivate = true) => adaAndBoInRoom(api, { isPrivate });
 
 const history = async (roomId: string, user: TestUser) =>
   (await api("GET", `/api/rooms/${roomId}/messages?limit=200`, { token: user.token })).body;

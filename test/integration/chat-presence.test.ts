@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRESENCE_BATCH_MS } from "../../src/shared/protocol";
 import { type Api, apiClient } from "../helpers/api";
-import { addMember, createRoom, registerUser } from "../helpers/factories";
+import { adaAndBoInRoom, addMember, registerUser } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
 import {
   connect,
@@ -34,13 +34,7 @@ beforeAll(async () => {
 });
 afterAll(() => service?.close());
 
-async function setup() {
-  const ada = await registerUser(api, "Ada");
-  const bo = await registerUser(api, "Bo");
-  const room = await createRoom(api, ada, { isPrivate: true });
-  await addMember(api, room, ada, bo);
-  return { ada, bo, room };
-}
+const setup = () => adaAndBoInRoom(api);
 
 describe("presence", () => {
   it("announces a user on their first socket only, and a second tab keeps them online", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, apiClient } from "../helpers/api";
-import { addMember, createRoom, registerUser, type TestUser } from "../helpers/factories";
+import { adaAndBoInRoom, type TestUser } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
 import { connect, expectSilence, postMessage, sendAcked } from "./chat-helpers";
 
@@ -19,13 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => service?.close());
 
-async function setup() {
-  const ada = await registerUser(api, "Ada");
-  const bo = await registerUser(api, "Bo");
-  const room = await createRoom(api, ada, { isPrivate: true });
-  await addMember(api, room, ada, bo);
-  return { ada, bo, room };
-}
+const setup = () => adaAndBoInRoom(api);
 
 async function myRoom(user: TestUser, roomId: string) {
   const res = await api("GET", "/api/rooms", { token: user.token });

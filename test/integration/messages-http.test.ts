@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, apiClient } from "../helpers/api";
-import { addMember, createRoom, registerUser, type TestUser } from "../helpers/factories";
+import { adaAndBoInRoom, registerUser, type TestUser } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
 import { connect, expectSilence, framesOf, postMessage } from "./chat-helpers";
 
@@ -19,13 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => service?.close());
 
-async function setup(isPrivate = true) {
-  const ada = await registerUser(api, "Ada");
-  const bo = await registerUser(api, "Bo");
-  const room = await createRoom(api, ada, { isPrivate });
-  await addMember(api, room, ada, bo);
-  return { ada, bo, room };
-}
+const setup = (isPrivate = true) => adaAndBoInRoom(api, { isPrivate });
 
 async function fill(roomId: string, user: TestUser, n: number) {
   for (let i = 1; i <= n; i++) {
