@@ -166,6 +166,7 @@ export class ServiceRooms implements RoomAccess {
     }
     const owner = this.owners.get(roomId) ?? this.user(0);
     const t0 = Date.now() - count;
+    // The room's messages_created trigger writes each row's timeline event, as for a real send.
     await this.target.sql(
       "ChatRoom",
       roomId,
@@ -176,11 +177,6 @@ export class ServiceRooms implements RoomAccess {
       owner.id,
       SEED_CONTENT,
       t0,
-    );
-    await this.target.sql(
-      "ChatRoom",
-      roomId,
-      "INSERT INTO timeline (seq, kind, message_seq) SELECT seq, 'created', seq FROM messages",
     );
     // MessageStore caches the last seq: make the object start over from storage.
     await this.target.evict("ChatRoom", roomId);
@@ -231,6 +227,7 @@ export class CeilingRooms implements RoomAccess {
   async seed(roomId: string, count: number): Promise<void> {
     await this.history(roomId, "limit=1");
     const t0 = Date.now() - count;
+    // The room's messages_created trigger writes each row's timeline event, as for a real send.
     await this.target.sql(
       "CeilingRoom",
       roomId,

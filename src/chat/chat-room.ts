@@ -34,7 +34,7 @@ import {
   presenceFlushDue,
   presenceFrames,
 } from "./presence";
-import { checkRate, type RatePolicy, windowStart } from "./rate-limit";
+import { checkRate, type RatePolicy, RecentSends } from "./rate-limit";
 import { advanceWatermarks, type Watermarks } from "./receipts";
 import { decideResume, type ResumeDecision } from "./resume";
 import {
@@ -83,6 +83,8 @@ export class ChatRoom extends DurableObject<Bindings> {
   private readonly store: MessageStore;
   private readonly sockets: RoomSockets;
   private readonly policy: RatePolicy;
+  /** Each sender's recent send times, rebuilt from the messages table after a wake-up. */
+  private readonly recentSends: RecentSends;
   private readonly graceMs: number;
   private readonly turso: { url: string | undefined; authToken: string | undefined };
   /** The alarm time this instance set; null when unknown (after a wake-up) or after it fired. */
@@ -95,6 +97,9 @@ export class ChatRoom extends DurableObject<Bindings> {
     this.graceMs = cfg.PRESENCE_GRACE_MS;
     this.turso = { url: cfg.TURSO_DATABASE_URL, authToken: cfg.TURSO_AUTH_TOKEN || undefined };
     this.store = new MessageStore(ctx.storage);
+    this.recentSends = new RecentSends(this.policy, (userId, from, n) =>
+      this.store.newestSendTimes(userId, from, n),
+    );
     this.sockets = new RoomSockets(ctx);
     void ctx.blockConcurrencyWhile(async () => this.store.migrate(newEpoch));
     // Heartbeats are answered by the runtime without waking the object, so idle rooms hibernate.
@@ -286,34 +291,42 @@ export class ChatRoom extends DurableObject<Bindings> {
     }
   }
 
-  /** The one send path for WS and HTTP: dedupe, validate replyTo, rate-limit, store. */
+  /**
+   * The one send path for WS and HTTP: dedupe, validate replyTo, rate-limit, store. With nothing
+   * to refuse, the INSERT is also the dedupe check (it stores nothing when the clientId is
+   * taken), so a new message costs one SQL statement. A retry, or a send to refuse, then looks
+   * up the stored original: a retry is acked again even over the rate limit (decideSend).
+   */
   private send(author: { id: string; displayName: string }, input: MessageInput): SendResult {
     const store = this.store;
     const now = Date.now();
-    const blocking = store.nthNewestSendSince(
-      author.id,
-      windowStart(now, this.policy),
-      this.policy.limit,
-    );
-    const decision = decideSend({
-      existing: input.clientId === null ? null : store.findByClientId(author.id, input.clientId),
+    const facts = {
       replyTo: input.replyTo,
       replyTargetExists: input.replyTo !== null && store.findBySeq(input.replyTo) !== null,
-      rate: checkRate(blocking, now, this.policy),
-    });
-    if (decision.kind !== "store") {
-      return decision;
+      rate: checkRate(this.recentSends.blocking(author.id, now), now, this.policy),
+    };
+    if (decideSend({ existing: null, ...facts }).kind === "store") {
+      const message = store.insertMessage({
+        id: newId("msg"),
+        authorId: author.id,
+        authorName: author.displayName,
+        content: input.content,
+        clientId: input.clientId,
+        replyTo: input.replyTo,
+        createdAt: now,
+      });
+      if (message) {
+        this.recentSends.record(author.id, now);
+        return { kind: "stored", message };
+      }
     }
-    const message = store.insertMessage({
-      id: newId("msg"),
-      authorId: author.id,
-      authorName: author.displayName,
-      content: input.content,
-      clientId: input.clientId,
-      replyTo: input.replyTo,
-      createdAt: now,
-    });
-    return { kind: "stored", message };
+    const existing =
+      input.clientId === null ? null : store.findByClientId(author.id, input.clientId);
+    const decision = decideSend({ existing, ...facts });
+    if (decision.kind === "store") {
+      throw new Error("the insert found a conflict, but no message holds that clientId");
+    }
+    return decision;
   }
 
   private announceNewMessage(message: StoredMessage): void {
@@ -618,6 +631,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.store.forget();
+    this.recentSends.clear();
   }
 }
 

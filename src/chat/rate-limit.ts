@@ -1,8 +1,9 @@
 /**
  * Per-user, per-room message rate limit (DESIGN: MESSAGE_RATE_LIMIT per MESSAGE_RATE_WINDOW_MS),
- * an exact sliding window over the sender's own stored messages. Nothing lives in memory: the
- * room asks its SQLite for one number (see blockingSendTime), so the limit still binds after the
- * object hibernates or restarts, and WebSocket and HTTP sends share it.
+ * an exact sliding window over the sender's own stored messages. The stored rows are the truth,
+ * so the limit still binds after the object hibernates or restarts, and WebSocket and HTTP sends
+ * share it; RecentSends keeps each sender's newest send times in memory so a send doesn't pay a
+ * SQL query for it.
  */
 export interface RatePolicy {
   limit: number;
@@ -17,7 +18,7 @@ export const windowStart = (now: number, policy: RatePolicy): number => now - po
 /**
  * The send that blocks a new one: among the user's sends inside the window, the limit-th newest
  * (null when there are fewer than `limit`). `recent` is any list of the user's send times; the
- * room computes the same value in SQL (MessageStore.nthNewestSendSince) so it never loads rows.
+ * room gets the same value from RecentSends.
  */
 export function blockingSendTime(
   recent: readonly number[],
@@ -38,4 +39,60 @@ export function checkRate(blocking: number | null, now: number, policy: RatePoli
     return { allowed: true };
   }
   return { allowed: false, retryAfterMs: Math.max(1, blocking + policy.windowMs - now) };
+}
+
+/**
+ * Each sender's newest send times (ascending, at most `limit`, none older than the window), in
+ * memory. A sender's list is loaded from storage the first time it is needed (after a wake-up or
+ * a restart the object starts empty), and every stored send is recorded, so the list always holds
+ * the sends that can block: the limit-th newest inside any later window is among them.
+ */
+export class RecentSends {
+  private readonly byUser = new Map<string, number[]>();
+
+  /**
+   * @param load the user's send times after `from`, any order, at least the newest `n` of them
+   *   (MessageStore.newestSendTimes)
+   */
+  constructor(
+    private readonly policy: RatePolicy,
+    private readonly load: (userId: string, from: number, n: number) => number[],
+  ) {}
+
+  /** The send that blocks one more at `now` (see blockingSendTime), or null. */
+  blocking(userId: string, now: number): number | null {
+    const from = windowStart(now, this.policy);
+    let times = this.byUser.get(userId);
+    if (times === undefined) {
+      times = this.load(userId, from, this.policy.limit).sort((a, b) => a - b);
+      times.splice(0, Math.max(0, times.length - this.policy.limit));
+    }
+    const firstInWindow = times.findIndex((t) => t > from);
+    times.splice(0, firstInWindow === -1 ? times.length : firstInWindow);
+    if (times.length === 0) {
+      this.byUser.delete(userId); // a quiet sender costs nothing; reloading finds nothing
+      return null;
+    }
+    this.byUser.set(userId, times);
+    return times.length >= this.policy.limit
+      ? (times[times.length - this.policy.limit] ?? null)
+      : null;
+  }
+
+  /** Forgets everything (the room's storage was wiped). */
+  clear(): void {
+    this.byUser.clear();
+  }
+
+  /** A send was stored at `t`. A user with no list yet is left alone: the load will see the row. */
+  record(userId: string, t: number): void {
+    const times = this.byUser.get(userId);
+    if (times === undefined) {
+      return;
+    }
+    times.push(t);
+    if (times.length > this.policy.limit) {
+      times.shift();
+    }
+  }
 }

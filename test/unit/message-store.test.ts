@@ -11,6 +11,18 @@ function send(
   authorId: string,
   over: { clientId?: string | null; createdAt?: number; content?: string } = {},
 ) {
+  const m = insert(authorId, over);
+  if (!m) {
+    throw new Error(`clientId ${over.clientId} taken`);
+  }
+  return m;
+}
+
+/** Like send, but null when (author, clientId) is taken. */
+function insert(
+  authorId: string,
+  over: { clientId?: string | null; createdAt?: number; content?: string } = {},
+) {
   n++;
   return store.insertMessage({
     id: `msg_${n}`,
@@ -70,8 +82,10 @@ describe("MessageStore timeline", () => {
     const m = send("u1", { clientId: "same" });
     expect(store.findByClientId("u1", "same")).toEqual(m);
     expect(store.findByClientId("u2", "same")).toBeNull();
-    expect(() => send("u1", { clientId: "same" })).toThrow();
+    expect(insert("u1", { clientId: "same", content: "again" })).toBeNull();
     expect(store.lastSeq).toBe(1);
+    expect(store.findByClientId("u1", "same")).toEqual(m);
+    expect(store.eventsAfter(0, 10)).toHaveLength(1);
     send("u2", { clientId: "same" });
     send("u1", { clientId: null });
     send("u1", { clientId: null });
@@ -193,20 +207,14 @@ describe("MessageStore summaries and rate facts", () => {
     expect(store.unreadCount("u1")).toBe(UNREAD_COUNT_CAP);
   });
 
-  it("finds the author's n-th newest send inside the window, as blockingSendTime does in memory", () => {
-    const times = [100, 200, 300, 400];
-    for (const t of times) {
+  it("lists the author's newest send times inside the window, newest first", () => {
+    for (const t of [100, 200, 300, 400]) {
       send("u1", { createdAt: t });
     }
     send("u2", { createdAt: 350 });
-    expect(store.nthNewestSendSince("u1", 150, 1)).toBe(400);
-    expect(store.nthNewestSendSince("u1", 150, 3)).toBe(200);
-    expect(store.nthNewestSendSince("u1", 150, 4)).toBeNull();
-    expect(store.nthNewestSendSince("u1", 0, 4)).toBe(100);
-    const policy = { limit: 3, windowMs: 300 };
-    expect(store.nthNewestSendSince("u1", 450 - policy.windowMs, policy.limit)).toBe(
-      blockingSendTime(times, 450, policy),
-    );
+    expect(store.newestSendTimes("u1", 150, 10)).toEqual([400, 300, 200]);
+    expect(store.newestSendTimes("u1", 150, 2)).toEqual([400, 300]);
+    expect(store.newestSendTimes("u1", 400, 2)).toEqual([]);
   });
 });
 

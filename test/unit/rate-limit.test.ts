@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { blockingSendTime, checkRate, type RatePolicy } from "../../src/chat/rate-limit";
+import {
+  blockingSendTime,
+  checkRate,
+  type RatePolicy,
+  RecentSends,
+} from "../../src/chat/rate-limit";
 
 /** Replays attempts (ms, nondecreasing) through checkRate the way the room does. */
 function run(attempts: number[], policy: RatePolicy): { accepted: number[]; retries: number[] } {
@@ -83,5 +88,67 @@ describe("checkRate", () => {
       allowed: false,
       retryAfterMs: 1,
     });
+  });
+});
+
+describe("RecentSends (the room's in-memory copy)", () => {
+  const usersArb = fc.array(
+    fc.record({
+      user: fc.constantFrom("u1", "u2", "u3"),
+      gap: fc.integer({ min: 0, max: 400 }),
+      /** the object hibernates or restarts before this attempt: memory is gone */
+      wake: fc.boolean(),
+    }),
+    { maxLength: 150 },
+  );
+
+  it("decides exactly as the stored sends do, across wake-ups and several senders (property)", () => {
+    fc.assert(
+      fc.property(policyArb, usersArb, (policy, attempts) => {
+        const stored: { user: string; t: number }[] = [];
+        let loads = 0;
+        const load = (user: string, from: number, n: number) => {
+          loads++;
+          const times = stored.filter((s) => s.user === user && s.t > from).map((s) => s.t);
+          return times.sort((a, b) => b - a).slice(0, n);
+        };
+        let memory = new RecentSends(policy, load);
+        let now = 1_000_000;
+        for (const a of attempts) {
+          now += a.gap;
+          if (a.wake) {
+            memory = new RecentSends(policy, load);
+          }
+          const mine = stored.filter((s) => s.user === a.user).map((s) => s.t);
+          const expected = checkRate(blockingSendTime(mine, now, policy), now, policy);
+          const actual = checkRate(memory.blocking(a.user, now), now, policy);
+          expect(actual).toEqual(expected);
+          if (actual.allowed) {
+            stored.push({ user: a.user, t: now });
+            memory.record(a.user, now);
+          }
+        }
+        // Memory, not storage, answers while a sender stays busy.
+        expect(loads).toBeLessThanOrEqual(attempts.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("answers a busy sender from memory, without loading again", () => {
+    const policy = { limit: 3, windowMs: 1000 };
+    let loads = 0;
+    const memory = new RecentSends(policy, () => {
+      loads++;
+      return [10];
+    });
+    expect(memory.blocking("u1", 100)).toBeNull();
+    for (const t of [101, 102]) {
+      memory.record("u1", t);
+      expect(memory.blocking("u1", t)).toBe(t === 102 ? 10 : null);
+    }
+    expect(loads).toBe(1);
+    expect(memory.blocking("u1", 1011)).toBeNull(); // 10 left the window
+    expect(loads).toBe(1);
   });
 });

@@ -108,7 +108,7 @@ describe("resume over the real store (property)", () => {
                   clientId: `c${n}`,
                   replyTo: null,
                   createdAt: n,
-                }).seq,
+                })?.seq ?? Number.NaN,
               );
             } else if (o.op === "edit" || o.op === "delete") {
               const page = store
