@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MessageStore, type RoomStorage, UNREAD_COUNT_CAP } from "../../src/chat/message-store";
-import { blockingSendTime } from "../../src/chat/rate-limit";
 import { memoryRoomStorage } from "./sqlite-storage";
 
 let storage: RoomStorage & { close(): void };
