@@ -6,7 +6,16 @@ import { findLiveSessionUser } from "../auth/sessions-repo";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../lib/errors";
 import { newSecretToken, sha256Hex } from "../lib/ids";
-import { bearerSecurity, errorResponse, jsonBody, jsonContent, newRouter } from "../lib/openapi";
+import {
+  bearerSecurity,
+  errorResponse,
+  hiddenRoom as hidden,
+  invalidInput as invalid,
+  jsonBody,
+  jsonContent,
+  newRouter,
+  unauthorized,
+} from "../lib/openapi";
 import { isOriginAllowed } from "../lib/origins";
 import { loadMemberRoom, loadVisibleRoom } from "../rooms/access";
 import { toMemberDto, toRoomDto } from "../rooms/dto";
@@ -45,9 +54,6 @@ export const HISTORY_MAX_LIMIT = 200;
 const tags = ["messages"];
 const authed = { security: bearerSecurity, middleware: [requireAuth] };
 
-const invalid = errorResponse("Invalid input");
-const unauthorized = errorResponse("Missing, invalid or expired access token");
-const hidden = errorResponse("No such room, or a private room you are not in");
 const notMember = errorResponse("Not a member of this public room (join it first)");
 
 /** A seq in a query string: digits only, a safe integer; "1e3", "-1", " 1" are refused. */

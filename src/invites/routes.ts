@@ -1,9 +1,16 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "zod";
-import { requireAuth } from "../auth/require-auth";
 import { ApiError } from "../lib/errors";
 import { newId, newSecretToken, sha256Hex } from "../lib/ids";
-import { bearerSecurity, errorResponse, jsonBody, jsonContent, newRouter } from "../lib/openapi";
+import {
+  authedRoutes,
+  errorResponse,
+  hiddenRoom,
+  invalidInput,
+  jsonBody,
+  jsonContent,
+  newRouter,
+} from "../lib/openapi";
 import { loadRoomAs } from "../rooms/guards";
 import { canManageInvites } from "../rooms/permissions";
 import { roomParamsSchema, toPage } from "../rooms/schemas";
@@ -27,37 +34,28 @@ import {
 } from "./schemas";
 
 const tags = ["invites"];
-const authed = { security: bearerSecurity, middleware: [requireAuth] };
-
-const invalid = errorResponse("Invalid input");
-const unauthorized = errorResponse("Missing, invalid or expired access token");
-const hidden = errorResponse("No such room, or a private room you are not in");
-const refused = errorResponse("Only the room's owner and admins manage invites");
-const unknownInvite = errorResponse("No invite with this token");
-const gone = errorResponse("The invite was revoked, has expired or is used up");
+const invitesRoute = authedRoutes(tags);
 
 const managersOnly = "Only the room's owner and admins manage invites";
+const refused = errorResponse(managersOnly);
+const unknownInvite = errorResponse("No invite with this token");
+const gone = errorResponse("The invite was revoked, has expired or is used up");
 
 /** /api/rooms/{roomId}/invites: managing a room's invites (owner and admins). */
 export const roomInvitesRoutes = newRouter()
   .openapi(
-    createRoute({
+    invitesRoute({
       method: "post",
       path: "/{roomId}/invites",
-      tags,
       summary: "Create an invite link (owner and admins); the token is shown only here",
       description:
         "The raw token is returned once; only its SHA-256 is stored. `url` is the web app's " +
         "`/join#<token>` on PUBLIC_URL (or this request's origin): the token rides in the fragment.",
-      security: bearerSecurity,
-      middleware: [requireAuth],
       request: { params: roomParamsSchema, body: jsonBody(createInviteBodySchema) },
       responses: {
         201: { description: "Created", ...jsonContent(createdInviteSchema) },
-        400: invalid,
-        401: unauthorized,
         403: refused,
-        404: hidden,
+        404: hiddenRoom,
       },
     }),
     async (c) => {
@@ -85,19 +83,15 @@ export const roomInvitesRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    invitesRoute({
       method: "get",
       path: "/{roomId}/invites",
-      tags,
       summary: "A room's invites, newest first (owner and admins; metadata, never tokens)",
-      ...authed,
       request: { params: roomParamsSchema, query: invitesQuerySchema },
       responses: {
         200: { description: "Invites", ...jsonContent(listOf(inviteSchema)) },
-        400: invalid,
-        401: unauthorized,
         403: refused,
-        404: hidden,
+        404: hiddenRoom,
       },
     }),
     async (c) => {
@@ -114,17 +108,13 @@ export const roomInvitesRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    invitesRoute({
       method: "delete",
       path: "/{roomId}/invites/{inviteId}",
-      tags,
       summary: "Revoke an invite (owner and admins; revoking twice is fine)",
-      ...authed,
       request: { params: roomInviteParamsSchema },
       responses: {
         204: { description: "Revoked" },
-        400: invalid,
-        401: unauthorized,
         403: refused,
         404: errorResponse("No such room (or private and not yours), or no such invite in it"),
       },
@@ -151,7 +141,7 @@ export const invitesRoutes = newRouter()
       request: { params: tokenParamsSchema },
       responses: {
         200: { description: "Preview", ...jsonContent(invitePreviewSchema) },
-        400: invalid,
+        400: invalidInput,
         404: unknownInvite,
       },
     }),
@@ -179,7 +169,7 @@ export const invitesRoutes = newRouter()
           description: "The QR code",
           content: { "image/svg+xml": { schema: z.string() } },
         },
-        400: invalid,
+        400: invalidInput,
         404: unknownInvite,
         410: gone,
       },
@@ -204,18 +194,14 @@ export const invitesRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    invitesRoute({
       method: "post",
       path: "/{token}/accept",
-      tags,
       summary: "Accept an invite: join its room (already a member: 200, no use spent)",
-      ...authed,
       request: { params: tokenParamsSchema },
       responses: {
         200: { description: "Already a member; nothing spent", ...jsonContent(membershipSchema) },
         201: { description: "Joined", ...jsonContent(membershipSchema) },
-        400: invalid,
-        401: unauthorized,
         404: unknownInvite,
         410: gone,
         429: errorResponse("Too many invite accepts from this address"),

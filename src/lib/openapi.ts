@@ -1,5 +1,6 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { z } from "zod";
+import { requireAuth } from "../auth/require-auth";
 import type { AppEnv } from "../env";
 import { errorResponseSchema } from "../shared/api";
 import { ApiError } from "./errors";
@@ -46,3 +47,26 @@ export const errorResponse = (description: string) => ({
 
 /** Routes that need a Bearer access token say so in the OpenAPI document. */
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** The error answers that many routes share, word for word. */
+export const invalidInput = errorResponse("Invalid input");
+export const unauthorized = errorResponse("Missing, invalid or expired access token");
+export const hiddenRoom = errorResponse("No such room, or a private room you are not in");
+
+/**
+ * createRoute() for routes behind requireAuth, bound to a feature's tags: it adds the middleware,
+ * the Bearer scheme and the 400 and 401 answers every such route has. A route lists only its own
+ * responses (and its own tags, if they differ); where it gives a status already here, it wins.
+ */
+export const authedRoutes =
+  (tags: string[]) =>
+  <P extends string, R extends Omit<RouteConfig, "path" | "security" | "middleware"> & { path: P }>(
+    config: R,
+  ) =>
+    createRoute({
+      tags,
+      ...config,
+      security: bearerSecurity,
+      middleware: [requireAuth],
+      responses: { 400: invalidInput, 401: unauthorized, ...config.responses },
+    });

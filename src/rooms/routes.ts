@@ -1,12 +1,17 @@
-import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { requireAuth } from "../auth/require-auth";
 import { forEachRoom, roomStub } from "../chat/room-stub";
 import type { AppEnv } from "../env";
 import { acceptInviteToken } from "../invites/accept";
 import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { bearerSecurity, errorResponse, jsonBody, jsonContent, newRouter } from "../lib/openapi";
+import {
+  authedRoutes,
+  errorResponse,
+  hiddenRoom,
+  jsonBody,
+  jsonContent,
+  newRouter,
+} from "../lib/openapi";
 import {
   listOf,
   type Membership,
@@ -59,12 +64,8 @@ import {
 } from "./schemas";
 import { summaryOrEmpty } from "./summaries";
 
-const tags = ["rooms"];
-const authed = { security: bearerSecurity, middleware: [requireAuth] };
+const roomsRoute = authedRoutes(["rooms"]);
 
-const invalid = errorResponse("Invalid input");
-const unauthorized = errorResponse("Missing, invalid or expired access token");
-const hidden = errorResponse("No such room, or a private room you are not in");
 const refused = errorResponse("Not a member of this public room, or your role can't do this");
 const noContent = { description: "Done" };
 
@@ -111,47 +112,37 @@ async function joinRoom(
 }
 
 const myRoomsRoute = (path: "/" | "/mine") =>
-  createRoute({
+  roomsRoute({
     method: "get",
     path,
-    tags,
     summary:
       path === "/"
         ? "My rooms, with my role, unread count and last message"
         : "Alias of GET /api/rooms",
-    ...authed,
     request: { query: myRoomsQuerySchema },
     responses: {
       200: {
         description: "My rooms, most recently joined first",
         ...jsonContent(listOf(myRoomSchema)),
       },
-      400: invalid,
-      401: unauthorized,
     },
   });
 
 const joinResponses = {
   200: { description: "Already a member: nothing changed", ...jsonContent(membershipSchema) },
   201: { description: "Joined", ...jsonContent(membershipSchema) },
-  400: invalid,
-  401: unauthorized,
-  404: hidden,
+  404: hiddenRoom,
 };
 
 export const roomsRoutes = newRouter()
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "post",
       path: "/",
-      tags,
       summary: "Create a room; the creator is its owner",
-      ...authed,
       request: { body: jsonBody(createRoomBodySchema) },
       responses: {
         201: { description: "Created", ...jsonContent(roomSchema) },
-        400: invalid,
-        401: unauthorized,
       },
     }),
     async (c) => {
@@ -166,17 +157,13 @@ export const roomsRoutes = newRouter()
   .openapi(myRoomsRoute("/"), async (c) => c.json(await myRooms(c, c.req.valid("query")), 200))
   .openapi(myRoomsRoute("/mine"), async (c) => c.json(await myRooms(c, c.req.valid("query")), 200))
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "get",
       path: "/public",
-      tags,
       summary: "Discover public rooms, newest first, optionally by a name substring",
-      ...authed,
       request: { query: publicRoomsQuerySchema },
       responses: {
         200: { description: "Public rooms", ...jsonContent(listOf(roomSchema)) },
-        400: invalid,
-        401: unauthorized,
       },
     }),
     async (c) => {
@@ -190,12 +177,10 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "post",
       path: "/join",
-      tags,
       summary: "Join with an invite code or a public room's id (exactly one)",
-      ...authed,
       request: { body: jsonBody(joinBodySchema) },
       responses: {
         ...joinResponses,
@@ -219,18 +204,14 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "get",
       path: "/{roomId}",
-      tags,
       summary: "A room (public rooms: anyone signed in; private rooms: members)",
-      ...authed,
       request: { params: roomParamsSchema },
       responses: {
         200: { description: "The room", ...jsonContent(roomSchema) },
-        400: invalid,
-        401: unauthorized,
-        404: hidden,
+        404: hiddenRoom,
       },
     }),
     async (c) => {
@@ -244,19 +225,15 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "patch",
       path: "/{roomId}",
-      tags,
       summary: "Rename a room or change its privacy (owner and admins)",
-      ...authed,
       request: { params: roomParamsSchema, body: jsonBody(patchRoomBodySchema) },
       responses: {
         200: { description: "Updated", ...jsonContent(roomSchema) },
-        400: invalid,
-        401: unauthorized,
         403: refused,
-        404: hidden,
+        404: hiddenRoom,
       },
     }),
     async (c) => {
@@ -271,19 +248,15 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "delete",
       path: "/{roomId}",
-      tags,
       summary: "Delete a room with its memberships and invites (owner); closes its sockets",
-      ...authed,
       request: { params: roomParamsSchema },
       responses: {
         204: noContent,
-        400: invalid,
-        401: unauthorized,
         403: refused,
-        404: hidden,
+        404: hiddenRoom,
         409: errorResponse("Ownership changed meanwhile"),
       },
     }),
@@ -300,12 +273,10 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "post",
       path: "/{roomId}/join",
-      tags,
       summary: "Join a public room (members: 200, nothing changes)",
-      ...authed,
       request: { params: roomParamsSchema },
       responses: joinResponses,
     }),
@@ -315,19 +286,15 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "post",
       path: "/{roomId}/leave",
-      tags,
       summary: "Leave a room (the owner must transfer ownership or delete the room first)",
-      ...authed,
       request: { params: roomParamsSchema },
       responses: {
         204: noContent,
-        400: invalid,
-        401: unauthorized,
         403: refused,
-        404: hidden,
+        404: hiddenRoom,
         409: errorResponse("The owner can't leave"),
       },
     }),
@@ -349,19 +316,15 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "get",
       path: "/{roomId}/members",
-      tags,
       summary: "Members of a room (members only), oldest first",
-      ...authed,
       request: { params: roomParamsSchema, query: membersQuerySchema },
       responses: {
         200: { description: "Members", ...jsonContent(listOf(memberSchema)) },
-        400: invalid,
-        401: unauthorized,
         403: refused,
-        404: hidden,
+        404: hiddenRoom,
       },
     }),
     async (c) => {
@@ -378,20 +341,16 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "patch",
       path: "/{roomId}/members/{userId}",
-      tags,
       summary: "Change a member's role (owner); role owner transfers ownership",
       description:
         "Giving someone the owner role makes them the owner and the previous owner an admin, " +
         "in one transaction, so a room always has exactly one owner.",
-      ...authed,
       request: { params: memberParamsSchema, body: jsonBody(patchMemberBodySchema) },
       responses: {
         200: { description: "The member after the change", ...jsonContent(memberSchema) },
-        400: invalid,
-        401: unauthorized,
         403: refused,
         404: errorResponse("No such room (or private and not yours), or no such member"),
         409: errorResponse("The owner can't step down this way, or roles changed meanwhile"),
@@ -435,17 +394,13 @@ export const roomsRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    roomsRoute({
       method: "delete",
       path: "/{roomId}/members/{userId}",
-      tags,
       summary: "Kick a member (owner: admins and members; admins: members); closes their sockets",
-      ...authed,
       request: { params: memberParamsSchema },
       responses: {
         204: noContent,
-        400: invalid,
-        401: unauthorized,
         403: refused,
         404: errorResponse("No such room (or private and not yours), or no such member"),
         409: errorResponse("Kicking yourself (use leave), or roles changed meanwhile"),
