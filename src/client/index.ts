@@ -71,6 +71,7 @@ export type {
   RoomEvents,
   RoomOptions,
   RoomStatus,
+  SendPromise,
   TypingUser,
   Watermarks,
 } from "./room-types";

@@ -1,3 +1,4 @@
+import type { Message } from "../shared/api";
 import type { ReceiptKind } from "../shared/protocol";
 
 /**
@@ -69,4 +70,19 @@ export class ReadState {
     }
     return out;
   }
+}
+
+/** Others' messages above your read watermark, not deleted (your own are never unread). */
+export function countUnread(
+  messages: readonly Message[],
+  readSeq: number,
+  me: string | undefined,
+): number {
+  let n = 0;
+  for (const m of messages) {
+    if (m.seq > readSeq && m.authorId !== me && m.deletedAt === null) {
+      n++;
+    }
+  }
+  return n;
 }

@@ -78,6 +78,13 @@ export interface RoomOptions {
   heartbeatMs?: number;
 }
 
+/**
+ * What `room.send()` returns: the promise of the stored message (see `send`), carrying the
+ * clientId the message was queued under, so the app can tie its `pending` entry, and a later
+ * error for it, to this send at once.
+ */
+export type SendPromise = Promise<Message> & { readonly clientId: string };
+
 /** What a room's `ready` tells: the room, who you are in it, and how the resume went. */
 export interface ReadyInfo {
   room: Room;

@@ -38,3 +38,55 @@ export class TypingThrottle {
     this.lastSentAt = null;
   }
 }
+
+/**
+ * Your own typing indicator on the room's socket: the throttle, plus the idle timer that says
+ * "stopped" when the keystrokes stop. Nothing is sent while the socket isn't ready.
+ */
+export class TypingIndicator {
+  private readonly throttle = new TypingThrottle();
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly ready: () => boolean,
+    private readonly send: (isTyping: boolean) => void,
+  ) {}
+
+  /** A keystroke. */
+  input(now: number): void {
+    if (!this.ready()) {
+      return;
+    }
+    if (this.throttle.input(now)) {
+      this.send(true);
+    }
+    this.clearIdleTimer();
+    this.idleTimer = setTimeout(() => this.stop(), TYPING_IDLE_MS);
+  }
+
+  /** Says "stopped" now, if "typing" was said. */
+  stop(): void {
+    this.clearIdleTimer();
+    if (this.throttle.stop() && this.ready()) {
+      this.send(false);
+    }
+  }
+
+  /** A message was sent: the server ends the indicator by itself. */
+  sent(): void {
+    this.throttle.sent();
+    this.clearIdleTimer();
+  }
+
+  /** The room closed for good. */
+  dispose(): void {
+    this.clearIdleTimer();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+  }
+}

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type ChatClient,
   createChatClient,
@@ -182,8 +182,15 @@ describe("client.room: live rooms against the real service", () => {
     const received: Message[] = [];
     b.on("message", (m) => received.push(m));
 
-    const sent = await a.send("hello");
-    expect(sent).toMatchObject({ content: "hello", authorId: owner.id, roomId: room.id });
+    const sending = a.send("hello");
+    expect(a.pending.map((p) => p.clientId)).toEqual([sending.clientId]);
+    const sent = await sending;
+    expect(sent).toMatchObject({
+      content: "hello",
+      authorId: owner.id,
+      roomId: room.id,
+      clientId: sending.clientId,
+    });
     expect(a.timeline.map((m) => m.content)).toEqual(["hello"]);
     expect(a.pending).toEqual([]);
     const second = await a.send("world", { replyTo: sent.seq });
@@ -338,6 +345,42 @@ describe("client.room: live rooms against the real service", () => {
     expect(truth.filter((x) => x.content === "written offline")).toHaveLength(1);
     ownerClient.close();
     guestClient.close();
+  });
+
+  it("drops the socket when the browser goes offline and on online reconnects and delivers what was sent meanwhile", async () => {
+    const { guest, owner, ownerClient, room } = await setup();
+    // Stands in for `window`: the room listens on globalThis where it has addEventListener.
+    const win = new EventTarget();
+    vi.stubGlobal("addEventListener", win.addEventListener.bind(win));
+    vi.stubGlobal("removeEventListener", win.removeEventListener.bind(win));
+    try {
+      const net = new Network();
+      const guestClient = clientFor(guest, net);
+      const b = await openRoom(guestClient, room.id);
+      expect(net.sockets.size).toBe(1);
+
+      // The network itself stays up: only the browser's event can keep the room off it.
+      win.dispatchEvent(new Event("offline"));
+      expect(b.status).toBe("reconnecting");
+      await waitFor(() => (net.sockets.size === 0 ? true : undefined), 5000, "the socket to close");
+      const sending = b.send("written offline");
+      expect(b.pending.map((p) => [p.clientId, p.state])).toEqual([[sending.clientId, "queued"]]);
+      await new Promise((r) => setTimeout(r, 800)); // twice the reconnect backoff's cap
+      expect(net.sockets.size, "no socket while offline").toBe(0);
+      expect(b.status).toBe("reconnecting");
+      expect((await stored(room.id, owner)).map((m) => m.content)).toEqual([]);
+
+      win.dispatchEvent(new Event("online"));
+      const m = await sending;
+      expect(m).toMatchObject({ content: "written offline", clientId: sending.clientId });
+      expect(b.status).toBe("open");
+      const truth = await stored(room.id, owner);
+      expect(truth.filter((x) => x.clientId === sending.clientId)).toHaveLength(1);
+      ownerClient.close();
+      guestClient.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it("stores a message exactly once when the connection drops after the server got it but before the ack came back", async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { fetchCatchUp } from "../../src/client/catch-up";
 import type { HistoryQuery } from "../../src/client/index";
 import { ReadState } from "../../src/client/read-state";
@@ -140,6 +140,15 @@ function openRoom(pages: HistoryPage[] = [], options: { ackTimeoutMs?: number } 
 
 async function nextSocket(index: number): Promise<FakeSocket> {
   return waitFor(() => FakeSocket.all[index], `socket #${index + 1}`);
+}
+
+/** An empty room whose first socket is open and ready. */
+async function openReadyRoom() {
+  const { room } = openRoom();
+  const ws = await nextSocket(0);
+  ws.open();
+  ws.receive(ready(0));
+  return { room, ws };
 }
 
 describe("RoomConnection over a fake socket", () => {
@@ -298,6 +307,112 @@ describe("RoomConnection over a fake socket", () => {
     await waitFor(() => (resets.length ? true : undefined), "the reset");
     expect(room.timeline.map((m) => m.seq)).toEqual([1, 2]);
     expect(room.cursor).toEqual({ since: 2, epoch: "e2" });
+  });
+});
+
+describe("send() and its clientId", () => {
+  it("returns the clientId it queued the message under, the one its ack, error and stored message carry", async () => {
+    const { room, ws } = await openReadyRoom();
+    const sending = room.send("hello");
+    expect(room.pending.map((p) => p.clientId)).toEqual([sending.clientId]);
+    expect(ws.frames().find((f) => f.type === "send_message")?.clientId).toBe(sending.clientId);
+    ws.receive({ type: "ack", clientId: sending.clientId, seq: 1, id: "msg_1" });
+    const stored = message(1, { authorId: "usr_me", clientId: sending.clientId, content: "hello" });
+    ws.receive({ type: "receive_message", seq: 1, message: stored });
+    await expect(sending).resolves.toEqual(stored);
+
+    const refused = room.send("too fast");
+    ws.receive({
+      type: "error",
+      code: "rate_limited",
+      message: "slow down",
+      clientId: refused.clientId,
+    });
+    await expect(refused).rejects.toMatchObject({ code: "rate_limited" });
+  });
+
+  it("returns a clientId with sends refused at once, too", async () => {
+    const { room } = openRoom();
+    const empty = room.send("   ");
+    await expect(empty).rejects.toMatchObject({ code: "validation_failed" });
+    room.close();
+    const late = room.send("after close");
+    await expect(late).rejects.toMatchObject({ code: "unavailable" });
+    expect(new Set([empty.clientId, late.clientId]).size, "a fresh clientId per send").toBe(2);
+    expect(room.pending).toEqual([]);
+  });
+});
+
+describe("the browser's offline and online events", () => {
+  /** Stands in for `window`: the room listens on globalThis where it has addEventListener. */
+  function fakeWindow(): EventTarget {
+    const win = new EventTarget();
+    vi.stubGlobal("addEventListener", win.addEventListener.bind(win));
+    vi.stubGlobal("removeEventListener", win.removeEventListener.bind(win));
+    return win;
+  }
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("drops the socket on offline, keeps sends in the outbox, and on online reconnects and sends them", async () => {
+    const win = fakeWindow();
+    const { room, ws } = await openReadyRoom();
+    const statuses: string[] = [];
+    room.on("status", (s) => statuses.push(s.status));
+
+    win.dispatchEvent(new Event("offline"));
+    expect(ws.readyState, "the socket is closed at once").toBe(3);
+    expect(room.status).toBe("reconnecting");
+    const sending = room.send("written offline");
+    expect(room.pending.map((p) => [p.clientId, p.state])).toEqual([[sending.clientId, "queued"]]);
+    // Reconnect backoff is 10-20 ms here: several attempts would have been made by now.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(FakeSocket.all, "no attempt while offline").toHaveLength(1);
+
+    win.dispatchEvent(new Event("online"));
+    const next = await nextSocket(1);
+    next.open();
+    next.receive(ready(0));
+    expect(next.frames().filter((f) => f.type === "send_message")).toEqual([
+      {
+        type: "send_message",
+        content: "written offline",
+        clientId: sending.clientId,
+        replyTo: null,
+      },
+    ]);
+    next.receive({ type: "ack", clientId: sending.clientId, seq: 1, id: "msg_1" });
+    const stored = message(1, { authorId: "usr_me", clientId: sending.clientId });
+    next.receive({ type: "receive_message", seq: 1, message: stored });
+    await expect(sending).resolves.toEqual(stored);
+    expect(statuses).toEqual(["reconnecting", "open"]);
+  });
+
+  it("makes no socket for a room opened offline until the browser is online", async () => {
+    const win = fakeWindow();
+    const { room } = openRoom();
+    win.dispatchEvent(new Event("offline"));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(FakeSocket.all).toHaveLength(0);
+    expect(room.status).toBe("connecting");
+    win.dispatchEvent(new Event("online"));
+    const ws = await nextSocket(0);
+    ws.open();
+    ws.receive(ready(0));
+    expect(room.status).toBe("open");
+  });
+
+  it("stops listening once the room is closed", async () => {
+    const win = fakeWindow();
+    const { room } = await openReadyRoom();
+    room.close();
+    win.dispatchEvent(new Event("offline"));
+    win.dispatchEvent(new Event("online"));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(room.status).toBe("closed");
   });
 });
 
