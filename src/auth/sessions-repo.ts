@@ -6,14 +6,9 @@ export function insertSessionQuery(db: Db, row: typeof sessions.$inferInsert) {
   return db.insert(sessions).values(row);
 }
 
-/** The session's user, if the session is live (not revoked, not expired). One query per request. */
-export async function findLiveSessionUser(
-  db: Db,
-  sessionId: string,
-  userId: string,
-  now: number,
-): Promise<UserRow | undefined> {
-  const row = await db
+/** The session's user while the session is live (not revoked, not expired); a query builder. */
+export function selectLiveSessionUser(db: Db, sessionId: string, userId: string, now: number) {
+  return db
     .select({ user: users })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -24,8 +19,17 @@ export async function findLiveSessionUser(
         isNull(sessions.revokedAt),
         gt(sessions.expiresAt, now),
       ),
-    )
-    .get();
+    );
+}
+
+/** The session's user, if the session is live. One query per request. */
+export async function findLiveSessionUser(
+  db: Db,
+  sessionId: string,
+  userId: string,
+  now: number,
+): Promise<UserRow | undefined> {
+  const row = await selectLiveSessionUser(db, sessionId, userId, now).get();
   return row?.user;
 }
 

@@ -1,9 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import * as z from "zod";
 import { requireAuth } from "../auth/require-auth";
-import { findLiveSessionUser } from "../auth/sessions-repo";
-import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../lib/errors";
 import { newSecretToken, sha256Hex } from "../lib/ids";
 import {
@@ -18,13 +15,8 @@ import {
 } from "../lib/openapi";
 import { isOriginAllowed } from "../lib/origins";
 import { loadMemberRoom, loadVisibleRoom } from "../rooms/access";
-import { toMemberDto, toRoomDto } from "../rooms/dto";
-import {
-  countMembers,
-  joinPublicRoom,
-  listMembers,
-  type MemberRow,
-} from "../rooms/memberships-repo";
+import { toMemberDto } from "../rooms/dto";
+import { listMembers, type MemberRow } from "../rooms/memberships-repo";
 import { idSchema } from "../rooms/schemas";
 import {
   historyPageSchema,
@@ -45,6 +37,7 @@ import {
 import { parseSeqParam } from "./resume";
 import { buildUpgradeRequest, roomStub, type UpgradeContext } from "./room-stub";
 import type { ChangeOutcome } from "./rpc-types";
+import { authorizeUpgrade } from "./upgrade-access";
 
 /** A ws ticket lives this long and works once (DESIGN "WebSocket protocol"). */
 export const WS_TICKET_TTL_MS = 60_000;
@@ -110,59 +103,6 @@ const receiptBodySchema = z
   .object({ kind: receiptKindSchema, seq: watermarkSeqSchema })
   .meta({ id: "ReceiptBody" });
 
-/**
- * Who is connecting: a Bearer header (native clients; the same check as every route, session
- * included) or a ws ticket (browsers), consumed inside the room's object so it works once and
- * only for this room, after which the session it was minted under must still be live.
- */
-async function authenticateUpgrade(
-  c: Context<AppEnv>,
-  roomId: string,
-  ticket: string | undefined,
-): Promise<AuthUser> {
-  if (c.req.header("authorization") !== undefined || ticket === undefined) {
-    await requireAuth(c, async () => {});
-    return c.var.user;
-  }
-  const bad = new ApiError({ code: "unauthorized", message: "Invalid, used or expired ticket" });
-  const claim = await roomStub(c.env, roomId).consumeTicket(await sha256Hex(ticket));
-  if (!claim) {
-    throw bad;
-  }
-  const { db, now } = c.var.services;
-  const user = await findLiveSessionUser(db, claim.sessionId, claim.userId, now());
-  if (!user) {
-    throw bad;
-  }
-  return {
-    id: user.id,
-    sessionId: claim.sessionId,
-    email: user.email,
-    displayName: user.displayName,
-    isGuest: user.isGuest,
-  };
-}
-
-/**
- * The membership the socket will run under. Connecting to a public room you are not in joins it
- * (as POST /join would); a private room you are not in is 404, like every route of it.
- */
-async function membershipForUpgrade(c: Context<AppEnv>, roomId: string, user: AuthUser) {
-  const { db, now } = c.var.services;
-  const [access, memberCount] = await Promise.all([
-    loadVisibleRoom(db, roomId, user.id),
-    countMembers(db, roomId),
-  ]);
-  if (access.membership) {
-    return { room: toRoomDto({ room: access.room, memberCount }), membership: access.membership };
-  }
-  const joined = await joinPublicRoom(db, roomId, user.id, now());
-  if (!joined.membership || !joined.room) {
-    throw new ApiError({ code: "not_found", message: "Room not found" });
-  }
-  return { room: toRoomDto(joined.room), membership: joined.membership };
-}
-
 function unwrap(out: ChangeOutcome) {
   if (!out.ok) {
     throw new ApiError(out.error);
@@ -201,18 +141,9 @@ export const chatRoutes = newRouter()
       if (origin !== undefined && !isOriginAllowed(origin, c.req.url, c.env.ALLOWED_ORIGINS)) {
         throw new ApiError({ code: "forbidden", message: "Origin not allowed" });
       }
-      const user = await authenticateUpgrade(c, roomId, query.ticket);
-      const { room, membership } = await membershipForUpgrade(c, roomId, user);
+      const grant = await authorizeUpgrade(c, roomId, query.ticket);
       const context: UpgradeContext = {
-        user: {
-          id: user.id,
-          displayName: user.displayName,
-          isGuest: user.isGuest,
-          sessionId: user.sessionId,
-        },
-        role: membership.role,
-        joinedAt: membership.joinedAt,
-        room,
+        ...grant,
         since: query.since ?? null,
         epoch: query.epoch ?? null,
       };
