@@ -41,6 +41,7 @@ import {
   stopAll,
   type Target,
   type TargetKind,
+  useServiceConfigWithoutAssets,
 } from "./bench/server.ts";
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -59,6 +60,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --history <a,b>      history room sizes (default 1000,100000)
   --rate-window-ms <n> MESSAGE_RATE_WINDOW_MS for the service (default 10000, the product default)
   --deadline-ms <n>    joins and idle: stop opening sockets after this long (default 60000)
+  --with-assets        run the service with wrangler.toml's [assets] front as is (by default the
+                       bench leaves it out: locally it is an extra worker in the same workerd
+                       process, in production it is not in the Worker's isolate)
   --disk               keep Durable Object storage and libSQL on disk (the OS temp dir) instead
                        of tmpfs (/dev/shm): adds the VM disk's fsync latency to every message
   --out <dir>          where the JSON goes (default bench-results/)
@@ -94,6 +98,7 @@ function parseOptions() {
       "rate-window-ms": { type: "string", default: "10000" },
       "deadline-ms": { type: "string", default: "60000" },
       disk: { type: "boolean", default: false },
+      "with-assets": { type: "boolean", default: false },
       out: { type: "string", default: join(root, "bench-results") },
       strict: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -151,6 +156,7 @@ function parseOptions() {
     rateWindowMs: values["rate-window-ms"],
     deadlineMs: Number(values["deadline-ms"]),
     disk: values.disk,
+    withAssets: values["with-assets"],
     out: values.out,
     strict: values.strict,
   };
@@ -417,7 +423,7 @@ async function main(): Promise<number> {
     wrangler: await packageVersion("wrangler"),
   };
   log(
-    `bench: ${o.runs} run(s); ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.totalMemGiB} GiB, node ${machine.node}, ${machine.workerd}`,
+    `bench: ${o.runs} run(s); ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.totalMemGiB} GiB, node ${machine.node}, ${machine.workerd}; service ${o.withAssets ? "with" : "without"} its [assets] front`,
   );
   const base = o.disk || !existsSync("/dev/shm") ? tmpdir() : "/dev/shm";
   const dir = mkdtempSync(join(base, "chat-bench-"));
@@ -433,6 +439,9 @@ async function main(): Promise<number> {
   };
   const runs: RunResult[] = [];
   try {
+    if (!o.withAssets) {
+      useServiceConfigWithoutAssets(dir);
+    }
     for (const kind of o.targets) {
       b.builds.set(kind, await buildTarget(kind, join(dir, `build-${kind}`)));
     }

@@ -108,6 +108,51 @@ export function rssBytes(pids: readonly number[]): number {
   return kb * 1024;
 }
 
+const CAGE = 2 ** 32;
+
+/**
+ * Resident bytes of the V8 heaps (the JavaScript objects of every isolate), summed over the given
+ * processes. V8 keeps each isolate's heap inside a 4 GiB pointer-compression cage: a 4 GiB-aligned
+ * range that is almost all reserved (---p) with the committed heap pages mapped read-write inside
+ * it. So: group /proc/<pid>/smaps by 4 GiB slot, and in every slot whose mappings cover nearly
+ * all of it, add up the Rss of the read-write mappings. Everything else in RSS is native memory
+ * (sockets, buffers, SQLite, the runtime's own allocations).
+ */
+export function v8HeapBytes(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+    } catch {
+      continue; // process gone
+    }
+    const slots = new Map<number, { covered: number; rwKb: number }>();
+    let current: { covered: number; rwKb: number } | null = null;
+    let writable = false;
+    for (const line of text.split("\n")) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
+      if (m) {
+        const start = Number.parseInt(m[1] as string, 16);
+        const end = Number.parseInt(m[2] as string, 16);
+        const slot = Math.floor(start / CAGE);
+        current = slots.get(slot) ?? { covered: 0, rwKb: 0 };
+        slots.set(slot, current);
+        current.covered += Math.min(end, (slot + 1) * CAGE) - start;
+        writable = (m[3] as string).startsWith("rw");
+      } else if (current && writable && line.startsWith("Rss:")) {
+        current.rwKb += Number(line.split(/\s+/)[1] ?? 0);
+      }
+    }
+    for (const s of slots.values()) {
+      if (s.covered >= CAGE * 0.99) {
+        total += s.rwKb * 1024;
+      }
+    }
+  }
+  return total;
+}
+
 /** TCP ports the process listens on (IPv4/IPv6), found through its socket inodes. */
 export function listeningPorts(pid: number): number[] {
   const inodes = new Set<string>();

@@ -54,9 +54,9 @@ const joinOf =
     return j ? f(j) : undefined;
   };
 const idleAt =
-  (n: number): Pick =>
+  (n: number, field: "bytesPerSocket" | "v8BytesPerSocket" = "bytesPerSocket"): Pick =>
   (t) =>
-    t.idle?.perSocket.find((p) => p.sockets === n)?.bytesPerSocket;
+    t.idle?.perSocket.find((p) => p.sockets === n)?.[field];
 
 function values(runs: readonly RunResult[], side: "service" | "ceiling", pick: Pick): number[] {
   return runs.map((r) => (r[side] ? pick(r[side]) : undefined)).filter(isNum);
@@ -186,6 +186,18 @@ export function figures(runs: readonly RunResult[], o: FigureOptions): Figure[] 
       },
       isMax ? "<= 1.25x" : "",
       isMax ? (r) => r <= 1.25 : null,
+    );
+  }
+  for (const n of sortedIdle) {
+    row(
+      `  V8 heap per idle socket, ${n} sockets`,
+      "KiB",
+      (t) => {
+        const b = idleAt(n, "v8BytesPerSocket")(t);
+        return b === undefined ? undefined : b / 1024;
+      },
+      "",
+      null,
     );
   }
   row(

@@ -4,7 +4,7 @@
  */
 import { type Client, closeClients, openClients, sleep, waitFor, waitQuiet } from "./driver.ts";
 import { FanoutLoad, mergeSteps, type StepResult } from "./load.ts";
-import { rssBytes, waitForQuietMachine } from "./procfs.ts";
+import { rssBytes, v8HeapBytes, waitForQuietMachine } from "./procfs.ts";
 import type { RoomAccess } from "./rooms.ts";
 import type { Target } from "./server.ts";
 import { type LatencySummary, percentile, Samples } from "./stats.ts";
@@ -438,8 +438,17 @@ export async function joinOnce(
 
 export interface IdleResult {
   /** sockets -> bytes of workerd RSS per socket over the 1-socket baseline */
-  perSocket: { sockets: number; ready: number; bytesPerSocket: number; rssBytes: number }[];
+  perSocket: {
+    sockets: number;
+    ready: number;
+    bytesPerSocket: number;
+    rssBytes: number;
+    /** the V8 heaps' share (procfs.v8HeapBytes): what counts against an isolate's memory limit */
+    v8BytesPerSocket: number;
+    v8Bytes: number;
+  }[];
   baselineRss: number;
+  baselineV8: number;
   /** sockets that received the final broadcast / sockets meant to be open (incl. the baseline) */
   live: number;
   open: number;
@@ -468,6 +477,7 @@ export async function idle(
     await waitForQuietMachine(QUIET_CORES, 20_000);
     await sleep(settleMs);
     const baselineRss = rssBytes(target.workerdPids);
+    const baselineV8 = v8HeapBytes(target.workerdPids);
     const perSocket: IdleResult["perSocket"] = [];
     let have = 0;
     for (const n of [...counts].sort((a, b) => a - b)) {
@@ -483,15 +493,19 @@ export async function idle(
       await waitQuiet(clients, 300, Math.max(1000, t0 + deadlineMs - performance.now()));
       await sleep(settleMs);
       const rss = rssBytes(target.workerdPids);
+      const v8 = v8HeapBytes(target.workerdPids);
       const ready = clients.filter((c) => c.ready).length - 1;
       perSocket.push({
         sockets: n,
         ready,
         bytesPerSocket: ready === n ? (rss - baselineRss) / n : Number.NaN,
         rssBytes: rss,
+        v8BytesPerSocket: ready === n ? (v8 - baselineV8) / n : Number.NaN,
+        v8Bytes: v8,
       });
+      const kib = (bytes: number) => (bytes / Math.max(1, ready) / 1024).toFixed(1);
       log(
-        `  ${target.kind} idle ${ready}/${n} sockets (${((performance.now() - t0) / 1000).toFixed(1)} s): workerd RSS ${(rss / 2 ** 20).toFixed(1)} MiB (+${((rss - baselineRss) / 2 ** 20).toFixed(1)} MiB, ${((rss - baselineRss) / Math.max(1, ready) / 1024).toFixed(1)} KiB/socket)`,
+        `  ${target.kind} idle ${ready}/${n} sockets (${((performance.now() - t0) / 1000).toFixed(1)} s): workerd RSS ${(rss / 2 ** 20).toFixed(1)} MiB (+${((rss - baselineRss) / 2 ** 20).toFixed(1)} MiB, ${kib(rss - baselineRss)} KiB/socket), V8 heap ${(v8 / 2 ** 20).toFixed(1)} MiB (${kib(v8 - baselineV8)} KiB/socket)`,
       );
     }
     const connectMs = performance.now() - t0;
@@ -516,6 +530,7 @@ export async function idle(
     return {
       perSocket,
       baselineRss,
+      baselineV8,
       live,
       open: max + 1,
       connectMs,

@@ -11,7 +11,7 @@
  * Every child is tracked and stopped on exit, Ctrl-C and SIGTERM (see stopAll).
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { descendants, listeningPorts } from "./procfs.ts";
@@ -111,10 +111,41 @@ export async function stopAll(): Promise<void> {
 
 export type TargetKind = "service" | "ceiling";
 
+let serviceConfigPath = join(root, "wrangler.toml");
+
 function configPathOf(kind: TargetKind): string {
-  return kind === "service"
-    ? join(root, "wrangler.toml")
-    : join(root, "bench/ceiling/wrangler.toml");
+  return kind === "service" ? serviceConfigPath : join(root, "bench/ceiling/wrangler.toml");
+}
+
+/**
+ * Measures the service without its static-assets front: writes a copy of wrangler.toml with the
+ * `[assets]` and `[build]` tables removed (and `main` made absolute) into `dir` and uses it from
+ * now on. Locally the assets router is one more worker in the same workerd process, in front of
+ * every request (upgrades included); in production it runs in Cloudflare's edge, not in the
+ * Worker's isolate. The ceiling has no assets either, so this keeps the comparison like for like.
+ * The Worker and the room are the same code; `--with-assets` measures the file as it is.
+ */
+export function useServiceConfigWithoutAssets(dir: string): string {
+  const lines = readFileSync(join(root, "wrangler.toml"), "utf8").split("\n");
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of lines) {
+    const table = /^\s*\[{1,2}([^\]]+)\]{1,2}\s*$/.exec(line)?.[1]?.trim();
+    if (table !== undefined) {
+      skipping = table === "assets" || table === "build";
+    }
+    if (!skipping) {
+      kept.push(
+        line.replace(
+          /^main\s*=\s*"(.*)"/,
+          (_m, main: string) => `main = ${JSON.stringify(join(root, main))}`,
+        ),
+      );
+    }
+  }
+  serviceConfigPath = join(dir, "wrangler.service.toml");
+  writeFileSync(serviceConfigPath, kept.join("\n"));
+  return serviceConfigPath;
 }
 
 /**
