@@ -50,6 +50,23 @@ describe("MessageStore schema", () => {
     expect(again.lastSeq).toBe(1);
   });
 
+  it("upgrades a room stored before the messages_created trigger: its next send is still a timeline event", () => {
+    send("u1");
+    // A room at schema version 2 wrote timeline and receipt rows from JS; it has no trigger.
+    storage.sql.exec("DROP TRIGGER messages_created");
+    storage.sql.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    const again = new MessageStore(storage);
+    again.migrate(() => "unused");
+    store = again;
+    const m = send("u2");
+    expect(m.seq).toBe(2);
+    expect(store.eventsAfter(0, 10).map((e) => [e.seq, e.kind])).toEqual([
+      [1, "created"],
+      [2, "created"],
+    ]);
+    expect(store.watermarks("u2")).toEqual({ deliveredSeq: 2, readSeq: 2 });
+  });
+
   it("starts over with a new epoch after the storage is wiped", () => {
     send("u1");
     for (const { name } of storage.sql
