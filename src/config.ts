@@ -35,6 +35,9 @@ export const configSchema = z.object({
   MESSAGE_RATE_LIMIT: intVar(5, 1, 1_000_000),
   MESSAGE_RATE_WINDOW_MS: intVar(10_000, 100, 86_400_000),
   PRESENCE_GRACE_MS: intVar(15_000, 0, 3_600_000),
+  // Most members a `ready` frame lists (you included); 2000 keeps it far below the 1 MiB frame
+  // limit with the longest names. docs/protocol.md "Presence".
+  READY_ONLINE_LIMIT: intVar(100, 1, 2000),
 });
 
 export interface Config {
@@ -52,6 +55,7 @@ export interface Config {
   messageRateLimit: number;
   messageRateWindowMs: number;
   presenceGraceMs: number;
+  readyOnlineLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -94,6 +98,7 @@ export function parseConfig(env: Record<string, unknown>, local: boolean): Confi
     messageRateLimit: v.MESSAGE_RATE_LIMIT,
     messageRateWindowMs: v.MESSAGE_RATE_WINDOW_MS,
     presenceGraceMs: v.PRESENCE_GRACE_MS,
+    readyOnlineLimit: v.READY_ONLINE_LIMIT,
   };
 }
 

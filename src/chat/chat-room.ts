@@ -28,11 +28,12 @@ import {
   nextAlarmAt,
   offlineChange,
   onlineChange,
-  onlineMembers,
+  onlineUsers,
   onSocketClosed,
   onSocketOpened,
   presenceFlushDue,
   presenceFrames,
+  readyPresence,
 } from "./presence";
 import { checkRate, type RatePolicy, RecentSends } from "./rate-limit";
 import { advanceWatermarks, type Watermarks } from "./receipts";
@@ -61,7 +62,12 @@ import { RoomSockets, send } from "./sockets";
 
 /** The room reads only these vars; secrets like JWT_SECRET never reach it. */
 const roomConfigSchema = configSchema
-  .pick({ MESSAGE_RATE_LIMIT: true, MESSAGE_RATE_WINDOW_MS: true, PRESENCE_GRACE_MS: true })
+  .pick({
+    MESSAGE_RATE_LIMIT: true,
+    MESSAGE_RATE_WINDOW_MS: true,
+    PRESENCE_GRACE_MS: true,
+    READY_ONLINE_LIMIT: true,
+  })
   .extend({ TURSO_DATABASE_URL: z.string().optional(), TURSO_AUTH_TOKEN: z.string().optional() });
 
 /** A failed users.last_seen_at write is retried with backoff (1 s doubling, max 64 s), then dropped. */
@@ -86,6 +92,8 @@ export class ChatRoom extends DurableObject<Bindings> {
   /** Each sender's recent send times, rebuilt from the messages table after a wake-up. */
   private readonly recentSends: RecentSends;
   private readonly graceMs: number;
+  /** Most members a `ready` lists (READY_ONLINE_LIMIT); its onlineCount counts them all. */
+  private readonly readyOnlineLimit: number;
   private readonly turso: { url: string | undefined; authToken: string | undefined };
   /** The alarm time this instance set; null when unknown (after a wake-up) or after it fired. */
   private alarmAt: number | null = null;
@@ -95,6 +103,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     const cfg = roomConfigSchema.parse(env);
     this.policy = { limit: cfg.MESSAGE_RATE_LIMIT, windowMs: cfg.MESSAGE_RATE_WINDOW_MS };
     this.graceMs = cfg.PRESENCE_GRACE_MS;
+    this.readyOnlineLimit = cfg.READY_ONLINE_LIMIT;
     this.turso = { url: cfg.TURSO_DATABASE_URL, authToken: cfg.TURSO_AUTH_TOKEN || undefined };
     this.store = new MessageStore(ctx.storage);
     this.recentSends = new RecentSends(this.policy, (userId, from, n) =>
@@ -156,8 +165,8 @@ export class ChatRoom extends DurableObject<Bindings> {
   /**
    * Accept, ready, replay, announce: in the same turn as the accept, so no live frame can slip
    * in between the replay and the first live event. Replay then live is gap-free by construction.
-   * The announcement is queued, not broadcast (see presence.QueuedPresence): `ready.online` is
-   * exact already, and the alarm tells everyone else in one batched frame.
+   * The announcement is queued, not broadcast (see presence.QueuedPresence): `ready.onlineCount`
+   * is exact already, and the alarm tells everyone else in one batched frame.
    */
   private open(
     ws: WebSocket,
@@ -172,11 +181,12 @@ export class ChatRoom extends DurableObject<Bindings> {
       store.deleteGrace(att.userId);
     }
     this.sockets.accept(ws, att);
+    const grace = store.allGrace();
     send(ws, {
       type: "ready",
       room: up.room,
       you: { userId: att.userId, displayName: att.displayName, role: att.role },
-      online: onlineMembers(this.sockets.attachments(), store.allGrace(), iso),
+      ...readyPresence(this.sockets.attachments(), grace, att.userId, this.readyOnlineLimit, iso),
       lastSeq: store.lastSeq,
       readSeq: store.watermarks(att.userId).readSeq,
       epoch: store.epoch,
@@ -426,7 +436,8 @@ export class ChatRoom extends DurableObject<Bindings> {
     if (!presenceFlushDue(firstQueuedAt, now)) {
       return;
     }
-    for (const frame of presenceFrames(changes, iso)) {
+    const onlineCount = onlineUsers(this.sockets.attachments(), this.store.allGrace()).size;
+    for (const frame of presenceFrames(changes, onlineCount, iso)) {
       this.sockets.broadcast(frame);
     }
     this.store.clearPresence();
@@ -571,7 +582,7 @@ export class ChatRoom extends DurableObject<Bindings> {
   /** Users shown online: an open socket, or gone for less than the grace period. */
   async onlineUserIds(): Promise<string[]> {
     const grace = this.ensureStore().allGrace();
-    return onlineMembers(this.sockets.attachments(), grace, iso).map((m) => m.userId);
+    return [...onlineUsers(this.sockets.attachments(), grace).keys()];
   }
 
   // ---- RPC CONTRACT used by other features (rooms, auth, users). Idempotent. ---------------

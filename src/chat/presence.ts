@@ -3,7 +3,7 @@ import {
   PRESENCE_BATCH_MAX,
   PRESENCE_BATCH_MS,
   type PresenceChange,
-  type ServerFrame,
+  type PresenceFrame,
   TYPING_REBROADCAST_MS,
   TYPING_TTL_MS,
 } from "../shared/protocol";
@@ -142,24 +142,32 @@ export function presenceFlushDue(firstQueuedAt: number | null, now: number): boo
   return firstQueuedAt !== null && firstQueuedAt + PRESENCE_BATCH_MS <= now;
 }
 
+/** A presence frame as the room sends it: always with the count. */
+export type CountedPresenceFrame = PresenceFrame & { onlineCount: number };
+
 /**
  * What a flush sends to every open socket, in order: nothing for an empty queue, the plain
  * `user_status` frame for one change (the shape clients always knew), otherwise
  * `user_status_batch` frames of at most PRESENCE_BATCH_MAX changes (normally exactly one).
+ * `onlineCount` is the room's count once the flush is applied (onlineUsers().size at flush time):
+ * the queue holds every change since the last flush, so that is exact after the last frame. A
+ * flush split into several frames (over PRESENCE_BATCH_MAX changes in one batch window) gives
+ * each the same final count; they go out back to back in one turn.
  */
 export function presenceFrames(
   queue: readonly QueuedPresence[],
+  onlineCount: number,
   iso: (ms: number) => string,
-): ServerFrame[] {
+): CountedPresenceFrame[] {
   const changes = queue.map((q) => toChange(q, iso));
-  const frames: ServerFrame[] = [];
+  const frames: CountedPresenceFrame[] = [];
   for (let i = 0; i < changes.length; i += PRESENCE_BATCH_MAX) {
     const chunk = changes.slice(i, i + PRESENCE_BATCH_MAX);
     const [only] = chunk;
     frames.push(
       chunk.length === 1 && only
-        ? { type: "user_status", ...only }
-        : { type: "user_status_batch", changes: chunk },
+        ? { type: "user_status", ...only, onlineCount }
+        : { type: "user_status_batch", changes: chunk, onlineCount },
     );
   }
   return frames;
@@ -218,32 +226,105 @@ export interface ConnectedUser {
   joinedAt: number;
 }
 
-/** `localeCompare` without arguments, made once: every `ready` sorts the whole online list. */
-const byName = new Intl.Collator();
-
 /**
- * The `online` list: users with an open socket (several sockets count once) plus users still in
- * their grace period, ordered by display name then id so every client renders the same list.
+ * Everyone shown online, once each: users with an open socket (several sockets count once) plus
+ * users still in their grace period. Its size is the `onlineCount` of ready and presence frames.
  */
-export function onlineMembers(
+export function onlineUsers(
   connected: Iterable<ConnectedUser>,
   grace: readonly GraceRow[],
-  iso: (ms: number) => string,
-): Member[] {
-  const byId = new Map<string, Member>();
-  for (const u of [...connected, ...grace]) {
+): Map<string, ConnectedUser> {
+  const byId = new Map<string, ConnectedUser>();
+  const add = (u: ConnectedUser) => {
     if (!byId.has(u.userId)) {
-      byId.set(u.userId, {
-        userId: u.userId,
-        displayName: u.displayName,
-        role: u.role,
-        joinedAt: iso(u.joinedAt),
-      });
+      byId.set(u.userId, u);
+    }
+  };
+  // No spread into a temporary array: every join and every flush walks all N users.
+  for (const u of connected) {
+    add(u);
+  }
+  for (const g of grace) {
+    add(g);
+  }
+  return byId;
+}
+
+/** `localeCompare` without arguments, made once: ready frames compare many names. */
+const byName = new Intl.Collator();
+
+/** The order of `ready.online`: display name, then id, so every client renders the same list. */
+export function compareByName(a: ConnectedUser, b: ConnectedUser): number {
+  return (
+    byName.compare(a.displayName, b.displayName) ||
+    (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
+  );
+}
+
+/**
+ * The `k` smallest items under `compare`, sorted. A buffer of up to 2k items is sorted and cut
+ * back to k whenever it fills, so picking the first 100 of N users costs O(N log k), not a sort
+ * of all N (a join to a 3,000-user room must not sort 3,000 names to send 100 of them).
+ */
+export function smallest<T>(items: Iterable<T>, k: number, compare: (a: T, b: T) => number): T[] {
+  if (k <= 0) {
+    return [];
+  }
+  const buf: T[] = [];
+  for (const item of items) {
+    buf.push(item);
+    if (buf.length >= 2 * k) {
+      buf.sort(compare);
+      buf.length = k;
     }
   }
-  return [...byId.values()].sort(
-    (a, b) =>
-      byName.compare(a.displayName, b.displayName) ||
-      (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0),
+  buf.sort(compare);
+  return buf.slice(0, k);
+}
+
+function* othersThan(users: Iterable<ConnectedUser>, youId: string): Generator<ConnectedUser> {
+  for (const u of users) {
+    if (u.userId !== youId) {
+      yield u;
+    }
+  }
+}
+
+/** What `ready` says about presence: a bounded list, and how many are online in all. */
+export interface ReadyPresence {
+  /** At most `limit` members: you first, then the others by name. */
+  online: Member[];
+  /** Everyone online (you and the grace period included); online.length when the list is complete. */
+  onlineCount: number;
+}
+
+/**
+ * `ready.online` and `ready.onlineCount`. Listing everyone made each join cost O(N) bytes (N
+ * joins O(N^2): ~107 KiB per ready at 1,000 online), so the list stops at READY_ONLINE_LIMIT:
+ * you always (a client can rely on seeing itself), then the first others by name. The count is
+ * exact; GET /presence lists everyone on demand.
+ */
+export function readyPresence(
+  connected: Iterable<ConnectedUser>,
+  grace: readonly GraceRow[],
+  youId: string,
+  limit: number,
+  iso: (ms: number) => string,
+): ReadyPresence {
+  const everyone = onlineUsers(connected, grace);
+  const you = everyone.get(youId);
+  const listed = smallest(
+    othersThan(everyone.values(), youId),
+    you ? limit - 1 : limit,
+    compareByName,
   );
+  return {
+    online: (you ? [you, ...listed] : listed).map((u) => ({
+      userId: u.userId,
+      displayName: u.displayName,
+      role: u.role,
+      joinedAt: iso(u.joinedAt),
+    })),
+    onlineCount: everyone.size,
+  };
 }

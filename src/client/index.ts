@@ -174,6 +174,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
           editMessage: apis.messages.edit,
           removeMessage: apis.messages.remove,
           wsTicket: apis.rooms.wsTicket,
+          presence: apis.presence,
           // The ticket rides in the URL because browsers can't set headers on a WebSocket; it
           // is single use and short-lived. The access token never goes in a URL.
           socketUrl: (id, q) =>

@@ -26,6 +26,8 @@ import { type Cursor, Timeline } from "./timeline";
 import { TypingIndicator } from "./typing";
 
 const DEFAULT_HISTORY_LIMIT = 50;
+/** loadPresence tries again when the socket reconnected during its request, this many times. */
+const PRESENCE_LOAD_ATTEMPTS = 3;
 
 /**
  * A live room: one reconnecting WebSocket (partysocket) plus the state an app renders.
@@ -179,9 +181,19 @@ export class RoomConnection {
     return this.tl.cursor;
   }
 
-  /** Members online now (you included), as of `ready` and the presence events since. */
+  /**
+   * Members online now (you included), as of `ready` and the presence events since. In a big
+   * room this is partial: `ready` lists at most the server's READY_ONLINE_LIMIT members (you
+   * first, then by name), and later presence frames add whoever comes. Complete when
+   * `online.length === onlineCount`; `loadPresence()` fills it.
+   */
   get online(): OnlineUser[] {
     return this.peers.onlineUsers;
+  }
+
+  /** How many members are online now (you included), exact even when `online` is partial. */
+  get onlineCount(): number {
+    return this.peers.onlineCount;
   }
 
   /** Who is typing now (never you). */
@@ -323,6 +335,32 @@ export class RoomConnection {
    */
   loadOlder(limit?: number): Promise<Message[]> {
     return this.sync.loadOlder(limit);
+  }
+
+  /**
+   * Loads everyone online over HTTP (`GET /rooms/:id/presence`) into `online` and resolves with
+   * the list (then `online.length === onlineCount`). Call it when the app shows the full list;
+   * the room never does it by itself, as that would bring back the O(N) bytes per join that the
+   * bounded `ready.online` avoids. Presence frames that arrive meanwhile are applied on top, and
+   * later ones keep the list complete until the next reconnect, whose `ready` is partial again.
+   */
+  async loadPresence(): Promise<OnlineUser[]> {
+    for (let attempt = 0; attempt < PRESENCE_LOAD_ATTEMPTS; attempt++) {
+      const load = this.peers.startLoad();
+      try {
+        const { online } = await this.transport.presence(this.roomId);
+        if (load.apply(online)) {
+          return this.peers.onlineUsers;
+        }
+      } finally {
+        load.end();
+      }
+    }
+    throw new ChatApiError({
+      status: 0,
+      code: "unavailable",
+      message: `Room ${this.roomId} reconnected during every presence load; try again`,
+    });
   }
 
   /** Reconnects now, resuming from the cursor (e.g. when the app knows the network is back). */

@@ -1,4 +1,4 @@
-import type { HistoryPage, Message, Role, Room, WsTicket } from "../shared/api";
+import type { HistoryPage, Message, Presence, Role, Room, WsTicket } from "../shared/api";
 import type { ReceiptKind, ResumeKind } from "../shared/protocol";
 import type { HistoryQuery } from "./api";
 import type { ChatApiError } from "./errors";
@@ -113,7 +113,10 @@ export interface RoomEvents {
   unread: number;
   /** The connection status changed; `reason` is set once it is "closed". */
   status: { status: RoomStatus; reason: CloseReason | null };
-  /** A socket is ready (each (re)connect): `room.online` and `room.info` were refreshed. */
+  /**
+   * A socket is ready (each (re)connect): `room.online` (partial in a big room),
+   * `room.onlineCount` and `room.info` were refreshed.
+   */
   ready: ReadyInfo;
   /** An error not tied to a `send` (those reject its promise instead). */
   error: ChatApiError;
@@ -125,6 +128,7 @@ export interface RoomTransport {
   editMessage(roomId: string, seq: number, content: string): Promise<Message>;
   removeMessage(roomId: string, seq: number): Promise<Message>;
   wsTicket(roomId: string): Promise<WsTicket>;
+  presence(roomId: string): Promise<Presence>;
   socketUrl(roomId: string, query: { ticket: string; since: number; epoch: string }): string;
   WebSocket: unknown;
   newId(): string;

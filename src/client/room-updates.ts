@@ -140,7 +140,7 @@ export class RoomUpdates {
     const { socket, peers, reads, sync, delivery, emitter } = this.parts;
     socket.ready = true;
     this.info = { room: f.room, you: f.you, resume: f.resume };
-    peers.replaceOnline(f.online);
+    peers.replaceOnline(f.online, f.onlineCount);
     reads.connected(f.readSeq);
     sync.connected(f.resume, f.epoch);
     delivery.connected();

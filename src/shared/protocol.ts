@@ -178,12 +178,25 @@ export const resumeKindSchema = z.enum(["none", "ok", "truncated", "reset"]);
 /** See resumeKindSchema. */
 export type ResumeKind = z.infer<typeof resumeKindSchema>;
 
-/** Always the first frame of a socket: the room, you, who is online, and where the timeline is. */
+/**
+ * How many members are online (open socket or grace period, you included), on `ready` and every
+ * presence frame. Optional on the wire only for servers older than the field (their `online`
+ * lists are complete, so a client falls back to counting them); this server always sends it.
+ */
+export const onlineCountSchema = z.number().int().min(0).optional();
+
+/**
+ * Always the first frame of a socket: the room, you, who is online, and where the timeline is.
+ * `online` lists at most the room's READY_ONLINE_LIMIT members (you first, then by name);
+ * `onlineCount` counts all of them, so `onlineCount === online.length` means the list is complete.
+ * GET /api/rooms/:id/presence lists everyone.
+ */
 export const readyFrameSchema = z.object({
   type: z.literal("ready"),
   room: roomSchema,
   you: z.object({ userId: z.string(), displayName: z.string(), role: roleSchema }),
   online: z.array(memberSchema),
+  onlineCount: onlineCountSchema,
   lastSeq: z.number().int(),
   readSeq: z.number().int(),
   epoch: z.string(),
@@ -231,18 +244,24 @@ export const presenceChangeSchema = z.object({
 });
 /** See presenceChangeSchema. */
 export type PresenceChange = z.infer<typeof presenceChangeSchema>;
-/** A member came online or went offline (the only change of a presence flush). */
+/**
+ * A member came online or went offline (the only change of a presence flush); `onlineCount` is
+ * the room's count once the flush is applied.
+ */
 export const userStatusFrameSchema = z.object({
   type: z.literal("user_status"),
   ...presenceChangeSchema.shape,
+  onlineCount: onlineCountSchema,
 });
 /**
  * Several presence changes flushed together (at most one per user, PRESENCE_BATCH_MAX at most):
- * apply them in order, exactly like that many `user_status` frames.
+ * apply them in order, exactly like that many `user_status` frames. `onlineCount` is the room's
+ * count once the flush is applied.
  */
 export const userStatusBatchFrameSchema = z.object({
   type: z.literal("user_status_batch"),
   changes: z.array(presenceChangeSchema),
+  onlineCount: onlineCountSchema,
 });
 /** A member's delivered or read watermark moved. */
 export const receiptFrameSchema = z.object({

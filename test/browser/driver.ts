@@ -160,6 +160,14 @@ export async function continueAsGuest(page: Page, name: string): Promise<void> {
   await page.getByRole("button", { name: "Continue as guest" }).click();
 }
 
+/** Finds a public room by name from the home page (discovery), joins it, and waits until it is open. */
+export async function joinPublicRoom(page: Page, roomName: string): Promise<void> {
+  await page.getByLabel("Find public rooms").fill(roomName);
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("button", { name: `Join ${roomName}` }).click();
+  await see(connection(page).filter({ hasText: "Connected" }), `room "${roomName}" connected`);
+}
+
 /** Creates a room from the home page and waits until it is open; returns its id. */
 export async function createRoom(page: Page, name: string, isPrivate: boolean): Promise<string> {
   await page.getByLabel("Room name").fill(name);

@@ -10,6 +10,7 @@ import {
   continueAsGuest,
   createRoom,
   hasChromium,
+  joinPublicRoom,
   logIn,
   message,
   messageBodies,
@@ -234,10 +235,7 @@ describe("the web app in a real browser", () => {
 
     await dee.page.goto(service.url);
     await continueAsGuest(dee.page, "Dee");
-    await dee.page.getByLabel("Find public rooms").fill(roomName);
-    await dee.page.getByRole("button", { name: "Search" }).click();
-    await dee.page.getByRole("button", { name: `Join ${roomName}` }).click();
-    await see(connection(dee.page).filter({ hasText: "Connected" }), "Dee's room connected");
+    await joinPublicRoom(dee.page, roomName);
     await see(message(dee.page, "hello from cy"), "history for Dee");
     await see(cy.page.locator(".people-list li.online", { hasText: "Dee" }), "Dee online for Cy");
 
@@ -335,6 +333,42 @@ describe("the web app in a real browser", () => {
       await expectNoPageErrors(gil);
     } finally {
       await strict.close();
+    }
+  });
+
+  it("a big room shows the exact online count, and everyone online on demand", async () => {
+    // Its own service where a ready frame names one person (READY_ONLINE_LIMIT; 100 by default).
+    const big = await startService({ AUTH_RATE_LIMIT: "100000", READY_ONLINE_LIMIT: "1" });
+    try {
+      const hal = await person("Hal");
+      const ivy = await person("Ivy");
+      await hal.page.goto(big.url);
+      await continueAsGuest(hal.page, "Hal");
+      const roomName = `Crowd ${uniq()}`;
+      await createRoom(hal.page, roomName, false);
+
+      await ivy.page.goto(big.url);
+      await continueAsGuest(ivy.page, "Ivy");
+      await joinPublicRoom(ivy.page, roomName);
+      // Hal hears Ivy come in, so his list is complete: nothing to load.
+      await see(hal.page.locator(".people-list li.online", { hasText: "Ivy" }), "Ivy for Hal");
+      await see(hal.page.locator(".people .hint", { hasText: "2 online" }), "Hal's count");
+      expect(await hal.page.getByRole("button", { name: "Show everyone online" }).isVisible()).toBe(
+        false,
+      );
+
+      // Ivy's ready named only her, but counted both.
+      const people = ivy.page.locator(".people");
+      await see(people.locator(".hint", { hasText: "2 online" }), "the exact count for Ivy");
+      expect(await people.locator("li.online .person").allTextContents()).toEqual(["Ivy (you)"]);
+      await screenshot(ivy.page, "big-room");
+      const showAll = ivy.page.getByRole("button", { name: "Show everyone online" });
+      await showAll.click();
+      await see(people.locator("li.online", { hasText: "Hal" }), "Hal loaded for Ivy");
+      await stopSeeing(showAll, "the Show everyone online button");
+      await expectNoPageErrors(hal, ivy);
+    } finally {
+      await big.close();
     }
   });
 

@@ -25,7 +25,7 @@ afterAll(() => service?.close());
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe("opening a room socket", () => {
-  it("sends ready first, with the room, you, who is online, lastSeq, readSeq, epoch and resume none", async () => {
+  it("sends ready first, with the room, you, who is online and how many, lastSeq, readSeq, epoch and resume none", async () => {
     const owner = await registerUser(api, "Owner Ada");
     const room = await createRoom(api, owner, { isPrivate: true });
     const { socket, ready } = await connect(service, room.id, owner);
@@ -43,6 +43,7 @@ describe("opening a room socket", () => {
       online: [
         { userId: owner.id, displayName: "Owner Ada", role: "owner", joinedAt: expect.any(String) },
       ],
+      onlineCount: 1,
       lastSeq: 0,
       readSeq: 0,
       epoch: expect.any(String),

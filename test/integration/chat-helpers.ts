@@ -153,14 +153,18 @@ export async function expectSilence(
 /**
  * The presence changes a frame carries, each shaped as a `user_status` frame: the frame itself
  * for `user_status`, every change of a `user_status_batch` (the room batches changes that fall
- * within PRESENCE_BATCH_MS), none for any other frame.
+ * within PRESENCE_BATCH_MS) with the batch's onlineCount, none for any other frame.
  */
 export function statusChanges(f: Frame): Frame[] {
   if (f.type === "user_status") {
     return [f];
   }
   if (f.type === "user_status_batch" && Array.isArray(f.changes)) {
-    return f.changes.map((c: Record<string, unknown>) => ({ type: "user_status", ...c }));
+    return f.changes.map((c: Record<string, unknown>) => ({
+      type: "user_status",
+      ...c,
+      onlineCount: f.onlineCount,
+    }));
   }
   return [];
 }

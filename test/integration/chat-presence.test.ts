@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createChatClient } from "../../src/client/index";
 import { PRESENCE_BATCH_MS } from "../../src/shared/protocol";
 import { type Api, apiClient } from "../helpers/api";
-import { adaAndBoInRoom, addMember, registerUser } from "../helpers/factories";
+import {
+  adaAndBoInRoom,
+  addMember,
+  createRoom,
+  registerUser,
+  type TestUser,
+} from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
 import {
   connect,
@@ -19,8 +26,11 @@ import {
 // server; neither uses timers in the object. PRESENCE_GRACE_MS is small here for speed.
 // Changes are batched (PRESENCE_BATCH_MS): a change may come as `user_status` or inside a
 // `user_status_batch`, so these tests look at changes (nextStatus), not at frame types.
+// READY_ONLINE_LIMIT is 3 here (100 in wrangler.toml), so four people online make a big room:
+// a ready lists at most 3 (you first, then by name) and counts everyone in onlineCount.
 
 const GRACE_MS = 1000;
+const LIMIT = 3;
 let service: Service;
 let api: Api;
 
@@ -29,6 +39,7 @@ beforeAll(async () => {
     AUTH_RATE_LIMIT: "100000",
     PRESENCE_GRACE_MS: String(GRACE_MS),
     MESSAGE_RATE_LIMIT: "1000",
+    READY_ONLINE_LIMIT: String(LIMIT),
   });
   api = apiClient(service.url);
 });
@@ -47,6 +58,7 @@ describe("presence", () => {
       userId: bo.id,
       displayName: "Bo",
       status: "online",
+      onlineCount: 2,
     });
     expect(tab1.ready.online.map((m: { userId: string }) => m.userId).sort()).toEqual(
       [ada.id, bo.id].sort(),
@@ -188,10 +200,14 @@ describe("batched presence", () => {
       userId: crowd[0]?.id,
       displayName: "Crowd 0",
       status: "online",
+      onlineCount: expect.any(Number),
     });
     // The last joiner's ready.online was exact: the watcher and everyone before it.
     const last = joined.at(-1);
     expect(last?.ready.online.length).toBeGreaterThanOrEqual(2);
+    expect(last?.ready.online).toHaveLength(Math.min(LIMIT, last?.ready.onlineCount));
+    // The last flush counts everyone: the watcher and the whole crowd.
+    expect(frames.at(-1)?.onlineCount).toBe(crowd.length + 1);
     const outbox = await service.roomSql(room.id, "SELECT user_id FROM presence_outbox");
     expect(outbox).toEqual([]);
     for (const s of [watcher, ...joined]) {
@@ -210,6 +226,140 @@ describe("batched presence", () => {
     });
     b.socket.close();
     watcher.socket.close();
+  });
+});
+
+/** Ann (owner), Ben, Cat and Dan in a fresh private room: names that sort in that order. */
+async function fourInRoom() {
+  const [ann, ben, cat, dan] = await Promise.all(
+    ["Ann", "Ben", "Cat", "Dan"].map((name) => registerUser(api, name)),
+  );
+  if (!ann || !ben || !cat || !dan) {
+    throw new Error("registering four users failed");
+  }
+  const room = await createRoom(api, ann, { isPrivate: true });
+  for (const u of [ben, cat, dan]) {
+    await addMember(api, room, ann, u);
+  }
+  return { ann, ben, cat, dan, room };
+}
+
+type Socket = Awaited<ReturnType<typeof connect>>;
+const idsOf = (ready: Socket["ready"]) => ready.online.map((m: { userId: string }) => m.userId);
+
+/** The presence frame (either kind) that says `user` went `status`, as `socket` received it. */
+const statusFrame = (s: Socket, user: TestUser, status: "online" | "offline", what: string) =>
+  s.socket.next(isStatusOf(user.id, status), GRACE_MS + 3000, what);
+
+describe("ready.online with READY_ONLINE_LIMIT", () => {
+  it("gives the 4th joiner 3 entries including itself, and onlineCount 4", async () => {
+    const { ann, ben, cat, dan, room } = await fourInRoom();
+    const a = await connect(service, room.id, ann);
+    const b = await connect(service, room.id, ben);
+    const c = await connect(service, room.id, cat);
+    expect(a.ready.onlineCount).toBe(1);
+    expect(idsOf(b.ready)).toEqual([ben.id, ann.id]);
+    expect(b.ready.onlineCount).toBe(2);
+    // Three of three: complete (onlineCount === online.length).
+    expect(idsOf(c.ready)).toEqual([cat.id, ann.id, ben.id]);
+    expect(c.ready.onlineCount).toBe(3);
+
+    const d = await connect(service, room.id, dan);
+    expect(idsOf(d.ready)).toEqual([dan.id, ann.id, ben.id]);
+    expect(d.ready.onlineCount).toBe(4);
+    // Ann's second tab: she still comes first, and she counts once.
+    const a2 = await connect(service, room.id, ann);
+    expect(idsOf(a2.ready)).toEqual([ann.id, ben.id, cat.id]);
+    expect(a2.ready.onlineCount).toBe(4);
+    for (const s of [a, b, c, d, a2]) {
+      s.socket.close();
+    }
+  });
+
+  it("carries the room's onlineCount on presence frames as people join and leave", async () => {
+    const { ann, ben, cat, dan, room } = await fourInRoom();
+    const a = await connect(service, room.id, ann);
+    expect((await statusFrame(a, ann, "online", "Ann's own online")).onlineCount).toBe(1);
+    const joined: Socket[] = [];
+    for (const [i, u] of [ben, cat, dan].entries()) {
+      joined.push(await connect(service, room.id, u));
+      const f = await statusFrame(a, u, "online", `${u.displayName} online`);
+      expect(f.onlineCount, `after ${u.displayName} joined`).toBe(i + 2);
+    }
+    const [b, c, d] = joined;
+    if (!b || !c || !d) {
+      throw new Error("a joiner is missing");
+    }
+    // Every socket gets the same frame: Dan's own arrival tells him the count too.
+    expect((await statusFrame(d, dan, "online", "Dan's own online")).onlineCount).toBe(4);
+
+    // Dan leaves: counted during the grace period (a ready then says 4), offline after it (3).
+    d.socket.close();
+    const bTab = await connect(service, room.id, ben);
+    expect(bTab.ready.onlineCount).toBe(4);
+    expect((await statusFrame(a, dan, "offline", "Dan offline")).onlineCount).toBe(3);
+
+    // Cat is removed: offline at once.
+    const kick = await api("DELETE", `/api/rooms/${room.id}/members/${cat.id}`, {
+      token: ann.token,
+    });
+    expect(kick.status).toBeLessThan(300);
+    expect((await statusFrame(b, cat, "offline", "Cat removed")).onlineCount).toBe(2);
+    for (const s of [a, b, c, bTab]) {
+      s.socket.close();
+    }
+  });
+
+  it("keeps GET /presence the full list, however long ready.online is", async () => {
+    const { ann, ben, cat, dan, room } = await fourInRoom();
+    const sockets: Socket[] = [];
+    for (const u of [ann, ben, cat, dan]) {
+      sockets.push(await connect(service, room.id, u));
+    }
+    expect(sockets.at(-1)?.ready.online).toHaveLength(LIMIT);
+    const res = await api("GET", `/api/rooms/${room.id}/presence`, { token: dan.token });
+    expect(res.status).toBe(200);
+    expect(res.body.online.map((m: { userId: string }) => m.userId).sort()).toEqual(
+      [ann.id, ben.id, cat.id, dan.id].sort(),
+    );
+    expect(res.body.offline).toEqual([]);
+    for (const s of sockets) {
+      s.socket.close();
+    }
+  });
+
+  it("lets the SDK keep an exact onlineCount and load everyone on demand", async () => {
+    const { ann, ben, cat, dan, room } = await fourInRoom();
+    const sockets: Socket[] = [];
+    for (const u of [ann, ben, cat]) {
+      sockets.push(await connect(service, room.id, u));
+    }
+    const client = createChatClient({
+      baseUrl: service.url,
+      tokens: { token: dan.token, refreshToken: dan.refreshToken },
+    });
+    try {
+      const live = client.room(room.id, { heartbeatMs: 0 });
+      await live.whenOpen(10_000);
+      expect(live.onlineCount).toBe(4);
+      expect(live.online.map((u) => u.userId)).toEqual([dan.id, ann.id, ben.id]);
+      const everyone = await live.loadPresence();
+      expect(everyone.map((u) => u.userId).sort()).toEqual([ann.id, ben.id, cat.id, dan.id].sort());
+      expect(live.online).toHaveLength(live.onlineCount);
+      // Ben leaves: the frame after the grace period keeps both exact.
+      sockets[1]?.socket.close();
+      await waitFor(
+        () => (live.onlineCount === 3 ? true : undefined),
+        GRACE_MS + 3000,
+        "Ben offline for the SDK",
+      );
+      expect(live.online.map((u) => u.userId).sort()).toEqual([ann.id, cat.id, dan.id].sort());
+    } finally {
+      client.close();
+      for (const s of sockets) {
+        s.socket.close();
+      }
+    }
   });
 });
 

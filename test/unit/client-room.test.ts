@@ -4,7 +4,7 @@ import type { HistoryQuery } from "../../src/client/index";
 import { ReadState } from "../../src/client/read-state";
 import { RoomConnection } from "../../src/client/room-connection";
 import type { RoomTransport } from "../../src/client/room-types";
-import type { HistoryPage, Message } from "../../src/shared/api";
+import type { HistoryPage, Member, Message, Presence } from "../../src/shared/api";
 import type { ServerFrame } from "../../src/shared/protocol";
 
 // RoomConnection's reactions, driven through a fake WebSocket (no server): what it sends, when
@@ -113,7 +113,11 @@ afterEach(() => {
   FakeSocket.all = [];
 });
 
-function openRoom(pages: HistoryPage[] = [], options: { ackTimeoutMs?: number } = {}) {
+function openRoom(
+  pages: HistoryPage[] = [],
+  options: { ackTimeoutMs?: number } = {},
+  overrides: Partial<RoomTransport> = {},
+) {
   const queries: HistoryQuery[] = [];
   let n = 0;
   const transport: RoomTransport = {
@@ -124,9 +128,11 @@ function openRoom(pages: HistoryPage[] = [], options: { ackTimeoutMs?: number } 
     editMessage: async () => message(1),
     removeMessage: async () => message(1),
     wsTicket: async () => ({ ticket: `t${++n}`, expiresAt: new Date().toISOString() }),
+    presence: async () => ({ online: [], offline: [] }),
     socketUrl: (_id, q) => `ws://fake/?ticket=${q.ticket}&since=${q.since}&epoch=${q.epoch}`,
     WebSocket: FakeSocket,
     newId: () => `cid-${++n}`,
+    ...overrides,
   };
   const room = new RoomConnection("room_1", transport, {
     minReconnectDelayMs: 10,
@@ -472,6 +478,121 @@ describe("presence frames", () => {
       lastSeenAt: "2026-11-21T10:00:00.000Z",
     });
     expect(one.online.map((u) => u.userId).sort()).toEqual(["usr_a", "usr_c", "usr_me"]);
+  });
+});
+
+describe("onlineCount and loadPresence", () => {
+  const member = (userId: string): Member => ({
+    userId,
+    displayName: userId.replace("usr_", "").toUpperCase(),
+    role: "member",
+    joinedAt: new Date(0).toISOString(),
+  });
+  const names = (room: RoomConnection) => room.online.map((u) => u.userId).sort();
+  const readyWith = (online: Member[], onlineCount?: number): ServerFrame => {
+    const r = ready(0);
+    return r.type === "ready"
+      ? { ...r, online, ...(onlineCount === undefined ? {} : { onlineCount }) }
+      : r;
+  };
+
+  /**
+   * A room open with a ready listing `online` and counting `onlineCount`, whose GET /presence
+   * answers are released by the test, one call at a time.
+   */
+  async function roomWithPresence(online: Member[], onlineCount: number) {
+    const calls: Array<(p: Presence) => void> = [];
+    const { room } = openRoom(
+      [],
+      {},
+      {
+        presence: () => new Promise<Presence>((resolve) => calls.push(resolve)),
+      },
+    );
+    const countsSeen: number[] = [];
+    room.on("presence", () => countsSeen.push(room.onlineCount));
+    const ws = await nextSocket(0);
+    ws.open();
+    ws.receive(readyWith(online, onlineCount));
+    return { room, calls, ws, countsSeen };
+  }
+
+  it("keeps an exact onlineCount from ready and presence frames while online stays partial", async () => {
+    const { room, calls, ws, countsSeen } = await roomWithPresence(
+      [member("usr_me"), member("usr_a")],
+      250,
+    );
+    expect(names(room)).toEqual(["usr_a", "usr_me"]);
+    expect(room.onlineCount).toBe(250);
+    ws.receive({
+      type: "user_status",
+      userId: "usr_z",
+      displayName: "Z",
+      status: "online",
+      onlineCount: 251,
+    });
+    // An offline for someone the partial list never had only lowers the count.
+    ws.receive({ type: "user_status", userId: "usr_q", status: "offline", onlineCount: 250 });
+    ws.receive({
+      type: "user_status_batch",
+      changes: [
+        { userId: "usr_a", status: "offline" },
+        { userId: "usr_r", status: "offline" },
+      ],
+      onlineCount: 248,
+    });
+    expect(names(room)).toEqual(["usr_me", "usr_z"]);
+    expect(room.onlineCount).toBe(248);
+    // Listeners see the frame's count already applied, for every change of a batch.
+    expect(countsSeen).toEqual([251, 250, 248, 248]);
+    // Nothing loaded the full list by itself.
+    expect(calls).toHaveLength(0);
+  });
+
+  it("counts the list itself when a server older than onlineCount sends none", async () => {
+    const { room } = openRoom();
+    const ws = await nextSocket(0);
+    ws.open();
+    ws.receive(readyWith([member("usr_me"), member("usr_a")]));
+    expect(room.onlineCount).toBe(2);
+    ws.receive({ type: "user_status", userId: "usr_b", displayName: "B", status: "online" });
+    expect(room.onlineCount).toBe(3);
+  });
+
+  it("loadPresence fills online over HTTP, with the changes that arrived meanwhile on top", async () => {
+    const { room, calls, ws } = await roomWithPresence([member("usr_me")], 4);
+    const loading = room.loadPresence();
+    await waitFor(() => calls[0], "the GET /presence call");
+    ws.receive({ type: "user_status", userId: "usr_x", status: "offline", onlineCount: 3 });
+    calls[0]?.({
+      online: ["usr_me", "usr_a", "usr_b", "usr_x"].map(member),
+      offline: [],
+    });
+    const loaded = await loading;
+    expect(loaded.map((u) => u.userId).sort()).toEqual(["usr_a", "usr_b", "usr_me"]);
+    expect(names(room)).toEqual(["usr_a", "usr_b", "usr_me"]);
+    expect(room.onlineCount).toBe(room.online.length);
+    // Later frames keep the complete list complete.
+    ws.receive({ type: "user_status", userId: "usr_a", status: "offline", onlineCount: 2 });
+    expect(names(room)).toEqual(["usr_b", "usr_me"]);
+    expect(room.onlineCount).toBe(2);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("loadPresence loads again when the socket reconnected during the request", async () => {
+    const { room, calls, ws } = await roomWithPresence([member("usr_me")], 3);
+    const loading = room.loadPresence();
+    await waitFor(() => calls[0], "the first GET /presence call");
+    ws.serverClose(1006);
+    const next = await nextSocket(1);
+    next.open();
+    next.receive(readyWith([member("usr_me")], 2));
+    // Answered from before the reconnect: someone may have left while the socket was down.
+    calls[0]?.({ online: ["usr_me", "usr_a", "usr_gone"].map(member), offline: [] });
+    await waitFor(() => calls[1], "the second GET /presence call");
+    calls[1]?.({ online: ["usr_me", "usr_a"].map(member), offline: [] });
+    expect((await loading).map((u) => u.userId).sort()).toEqual(["usr_a", "usr_me"]);
+    expect(room.onlineCount).toBe(2);
   });
 });
 

@@ -11,12 +11,14 @@ import {
   nextAlarmAt,
   offlineChange,
   onlineChange,
-  onlineMembers,
+  onlineUsers,
   onSocketClosed,
   onSocketOpened,
   presenceFlushDue,
   presenceFrames,
   type QueuedPresence,
+  readyPresence,
+  smallest,
 } from "../../src/chat/presence";
 import { Emitter } from "../../src/client/emitter";
 import { RoomPeers } from "../../src/client/peers";
@@ -26,6 +28,7 @@ import {
   PRESENCE_BATCH_MAX,
   PRESENCE_BATCH_MS,
   type PresenceFrame,
+  readyFrameSchema,
   serverFrameSchema,
   TYPING_REBROADCAST_MS,
   TYPING_TTL_MS,
@@ -134,24 +137,82 @@ describe("presence", () => {
       }),
     ).toBe(40 + PRESENCE_BATCH_MS);
   });
+});
 
-  it("lists each online user once, grace users included, in a stable order", () => {
-    const members = onlineMembers(
-      [
-        { userId: "usr_b", displayName: "Bo", role: "member", joinedAt: 0 },
-        { userId: "usr_a", displayName: "Ada", role: "owner", joinedAt: 0 },
-        { userId: "usr_b", displayName: "Bo", role: "member", joinedAt: 0 },
-      ],
-      [{ userId: "usr_c", displayName: "Cy", role: "admin", joinedAt: 0, goneAt: 5 }],
-      iso,
-    );
-    expect(members.map((m) => m.userId)).toEqual(["usr_a", "usr_b", "usr_c"]);
-    expect(members[0]).toEqual({
-      userId: "usr_a",
-      displayName: "Ada",
-      role: "owner",
+// ---- ready.online and ready.onlineCount -------------------------------------------------------
+
+const user = (userId: string, displayName: string): ConnectedUser => ({
+  userId,
+  displayName,
+  role: "member",
+  joinedAt: 0,
+});
+
+describe("the online list of a ready frame", () => {
+  const connected = [user("usr_b", "Bo"), user("usr_a", "Ada"), user("usr_b", "Bo")];
+  const grace = [{ ...user("usr_c", "Cy"), role: "admin" as const, goneAt: 5 }];
+
+  it("lists each online user once, grace users included, you first, then by name", () => {
+    const { online, onlineCount } = readyPresence(connected, grace, "usr_c", 100, iso);
+    expect(online.map((m) => m.userId)).toEqual(["usr_c", "usr_a", "usr_b"]);
+    expect(onlineCount).toBe(3);
+    expect(online[0]).toEqual({
+      userId: "usr_c",
+      displayName: "Cy",
+      role: "admin",
       joinedAt: "1970-01-01T00:00:00.000Z",
     });
+  });
+
+  it("stops at the limit but counts everyone (the 4th joiner with a limit of 3)", () => {
+    const four = [user("usr_1", "Ann"), user("usr_2", "Ben"), user("usr_3", "Cat")];
+    const r = readyPresence([...four, user("usr_4", "Dan")], [], "usr_4", 3, iso);
+    expect(r.online.map((m) => m.displayName)).toEqual(["Dan", "Ann", "Ben"]);
+    expect(r.onlineCount).toBe(4);
+    const one = readyPresence([...four, user("usr_4", "Dan")], [], "usr_2", 1, iso);
+    expect(one.online.map((m) => m.displayName)).toEqual(["Ben"]);
+    expect(one.onlineCount).toBe(4);
+  });
+
+  it("is you plus the first others of the full sorted list, whatever the room and limit", () => {
+    // Few distinct names, so ties fall to the id; rooms past 2 x limit use the partial selection.
+    const someone = fc
+      .record({ id: fc.integer({ min: 0, max: 80 }), name: fc.constantFrom("a", "B", "b", "é") })
+      .map(({ id, name }) => user(`usr_${id}`, name));
+    fc.assert(
+      fc.property(
+        fc.array(someone, { maxLength: 60 }),
+        fc.array(someone, { maxLength: 10 }),
+        fc.integer({ min: 1, max: 12 }),
+        (conn, inGrace, limit) => {
+          const youId = conn[0]?.userId ?? "usr_nobody";
+          const rows = inGrace.map((u) => ({ ...u, goneAt: 1 }));
+          const r = readyPresence(conn, rows, youId, limit, iso);
+          const everyone = [...onlineUsers(conn, rows).values()];
+          const sortedOthers = everyone
+            .filter((u) => u.userId !== youId)
+            .sort(
+              (a, b) =>
+                a.displayName.localeCompare(b.displayName) ||
+                (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0),
+            );
+          const you = everyone.filter((u) => u.userId === youId);
+          const expected = [...you, ...sortedOthers].slice(0, limit);
+          expect(r.online.map((m) => m.userId)).toEqual(expected.map((u) => u.userId));
+          expect(r.onlineCount).toBe(new Set([...conn, ...inGrace].map((u) => u.userId)).size);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("picks the k smallest items in order without sorting everything", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer()), fc.integer({ min: -1, max: 20 }), (xs, k) => {
+        const byValue = (a: number, b: number) => a - b;
+        expect(smallest(xs, k, byValue)).toEqual([...xs].sort(byValue).slice(0, Math.max(0, k)));
+      }),
+    );
   });
 });
 
@@ -179,22 +240,22 @@ describe("the presence outbox", () => {
     expect(presenceFlushDue(1000, 1000 + PRESENCE_BATCH_MS)).toBe(true);
   });
 
-  it("flushes one change as the plain user_status frame, with no extra keys", () => {
-    expect(presenceFrames([], iso)).toEqual([]);
-    const [online] = presenceFrames([onlineChange(bo)], iso);
+  it("flushes one change as the plain user_status frame, with the count and no extra keys", () => {
+    expect(presenceFrames([], 0, iso)).toEqual([]);
+    const [online] = presenceFrames([onlineChange(bo)], 2, iso);
     expect(JSON.stringify(online)).toBe(
-      '{"type":"user_status","userId":"usr_bo","displayName":"Bo","status":"online"}',
+      '{"type":"user_status","userId":"usr_bo","displayName":"Bo","status":"online","onlineCount":2}',
     );
-    const [offline] = presenceFrames([offlineChange(bo.userId, 0)], iso);
+    const [offline] = presenceFrames([offlineChange(bo.userId, 0)], 1, iso);
     expect(JSON.stringify(offline)).toBe(
-      '{"type":"user_status","userId":"usr_bo","status":"offline","lastSeenAt":"1970-01-01T00:00:00.000Z"}',
+      '{"type":"user_status","userId":"usr_bo","status":"offline","lastSeenAt":"1970-01-01T00:00:00.000Z","onlineCount":1}',
     );
     expect(wire(online)).toEqual(online);
     expect(wire(offline)).toEqual(offline);
   });
 
   it("flushes several changes as one user_status_batch, in queue order", () => {
-    const frames = presenceFrames([onlineChange(ada), offlineChange(bo.userId, 0)], iso);
+    const frames = presenceFrames([onlineChange(ada), offlineChange(bo.userId, 0)], 7, iso);
     expect(frames).toEqual([
       {
         type: "user_status_batch",
@@ -202,6 +263,7 @@ describe("the presence outbox", () => {
           { userId: "usr_ada", displayName: "Ada", status: "online" },
           { userId: "usr_bo", status: "offline", lastSeenAt: "1970-01-01T00:00:00.000Z" },
         ],
+        onlineCount: 7,
       },
     ]);
     expect(wire(frames[0])).toEqual(frames[0]);
@@ -212,12 +274,14 @@ describe("the presence outbox", () => {
     const queue = Array.from({ length: n }, (_, i) =>
       onlineChange({ userId: `usr_${i}`, displayName: `U${i}` }),
     );
-    const frames = presenceFrames(queue, iso);
+    const frames = presenceFrames(queue, n + 3, iso);
     expect(frames.map((f) => f.type)).toEqual([
       "user_status_batch",
       "user_status_batch",
       "user_status",
     ]);
+    // Sent back to back in one turn: each says the count once the whole flush is applied.
+    expect(frames.map((f) => f.onlineCount)).toEqual([n + 3, n + 3, n + 3]);
     const ids = frames.flatMap((f) =>
       f.type === "user_status_batch"
         ? f.changes.map((c) => c.userId)
@@ -281,14 +345,16 @@ describe("the presence outbox in SQLite", () => {
 
 /**
  * The room's presence as the DO runs it, over the pure decisions (sockets, grace rows, the
- * outbox), with every socket's client being the SDK's RoomPeers fed `ready.online` and then the
- * flushed frames over the wire schema.
+ * outbox), with every socket's client being the SDK's RoomPeers fed `ready.online` (at most
+ * `limit` members) and `ready.onlineCount`, then the flushed frames over the wire schema.
  */
 class PresenceModel {
   private readonly sockets: { userId: string; peers: RoomPeers; open: boolean }[] = [];
   private readonly grace = new Map<string, GraceRow>();
   private queue: QueuedPresence[] = [];
   private now = 0;
+
+  constructor(private readonly limit: number) {}
 
   private openOf(userId: string) {
     return this.sockets.filter((s) => s.open && s.userId === userId);
@@ -315,7 +381,12 @@ class PresenceModel {
     const connected: ConnectedUser[] = this.sockets
       .filter((s) => s.open)
       .map((s) => ({ userId: s.userId, displayName: s.userId, role: "member", joinedAt: 0 }));
-    peers.replaceOnline(onlineMembers(connected, [...this.grace.values()], iso));
+    const ready = readyPresence(connected, [...this.grace.values()], userId, this.limit, iso);
+    expect(ready.onlineCount).toBe(this.online().length);
+    const frame = readyFrameSchema.parse(
+      JSON.parse(JSON.stringify({ type: "ready", ...readyBase, ...ready })),
+    );
+    peers.replaceOnline(frame.online, frame.onlineCount);
     if (r.announceOnline) {
       this.queue = enqueuePresence(this.queue, onlineChange({ userId, displayName: userId }));
     }
@@ -366,7 +437,7 @@ class PresenceModel {
   }
 
   flush(): void {
-    const frames = presenceFrames(this.queue, iso).map(wire);
+    const frames = presenceFrames(this.queue, this.online().length, iso).map(wire);
     this.queue = [];
     for (const s of this.sockets.filter((x) => x.open)) {
       for (const f of frames) {
@@ -383,47 +454,102 @@ class PresenceModel {
       .filter((s) => s.open)
       .map((s) => s.peers.onlineUsers.map((u) => u.userId).sort());
   }
+
+  /** How many each open socket's client believes are online. */
+  clientCounts(): number[] {
+    return this.sockets.filter((s) => s.open).map((s) => s.peers.onlineCount);
+  }
+}
+
+/** The rest of a ready frame, for sending the model's lists through the wire schema. */
+const readyBase = {
+  room: {
+    id: "room_1",
+    name: "R",
+    isPrivate: false,
+    ownerId: "usr_0",
+    createdAt: iso(0),
+    memberCount: 6,
+  },
+  you: { userId: "usr_0", displayName: "usr_0", role: "member" },
+  lastSeq: 0,
+  readSeq: 0,
+  epoch: "e",
+  resume: "none",
+};
+
+const userArb = fc.integer({ min: 0, max: 5 }).map((i) => `usr_${i}`);
+const opsArb = fc.array(
+  fc.oneof(
+    { weight: 4, arbitrary: fc.record({ k: fc.constant("connect" as const), user: userArb }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        k: fc.constant("disconnect" as const),
+        user: userArb,
+        pick: fc.nat({ max: 3 }),
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant("graceEnds" as const), user: userArb }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("remove" as const), user: userArb }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant("flush" as const) }) },
+  ),
+  { maxLength: 60 },
+);
+
+type Ops = typeof opsArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** Runs `ops` on a room whose ready lists `limit` members; `settled` runs after every flush. */
+function runPresence(ops: Ops, limit: number, settled: (room: PresenceModel) => void): void {
+  const room = new PresenceModel(limit);
+  for (const o of ops) {
+    if (o.k === "flush") {
+      room.flush();
+      settled(room);
+    } else if (o.k === "disconnect") {
+      room.disconnect(o.user, o.pick);
+    } else {
+      room[o.k](o.user);
+    }
+    expect(room.queueIsCurrent()).toBe(true);
+  }
+  room.flush();
+  settled(room);
 }
 
 describe("batched presence converges", () => {
   it("ready.online plus the flushes, applied in order, is the server's online set", () => {
-    const user = fc.integer({ min: 0, max: 5 }).map((i) => `usr_${i}`);
-    const op = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ k: fc.constant("connect" as const), user }) },
-      {
-        weight: 3,
-        arbitrary: fc.record({
-          k: fc.constant("disconnect" as const),
-          user,
-          pick: fc.nat({ max: 3 }),
-        }),
-      },
-      { weight: 2, arbitrary: fc.record({ k: fc.constant("graceEnds" as const), user }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant("remove" as const), user }) },
-      { weight: 2, arbitrary: fc.record({ k: fc.constant("flush" as const) }) },
-    );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
-        const room = new PresenceModel();
-        for (const o of ops) {
-          if (o.k === "flush") {
-            room.flush();
-            // Right after a flush, every socket agrees with the server.
-            for (const view of room.clientViews()) {
-              expect(view).toEqual(room.online());
-            }
-          } else if (o.k === "disconnect") {
-            room.disconnect(o.user, o.pick);
-          } else {
-            room[o.k](o.user);
+      fc.property(opsArb, (ops) =>
+        runPresence(ops, 100, (room) => {
+          // Right after a flush, every socket agrees with the server.
+          for (const view of room.clientViews()) {
+            expect(view).toEqual(room.online());
           }
-          expect(room.queueIsCurrent()).toBe(true);
-        }
-        room.flush();
-        for (const view of room.clientViews()) {
-          expect(view).toEqual(room.online());
-        }
-      }),
+          for (const count of room.clientCounts()) {
+            expect(count).toBe(room.online().length);
+          }
+        }),
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("with a partial ready.online, the count is exact and the list never shows anyone offline", () => {
+    fc.assert(
+      fc.property(opsArb, fc.integer({ min: 1, max: 3 }), (ops, limit) =>
+        runPresence(ops, limit, (room) => {
+          const online = room.online();
+          const counts = room.clientCounts();
+          room.clientViews().forEach((view, i) => {
+            expect(counts[i]).toBe(online.length);
+            expect(online).toEqual(expect.arrayContaining(view));
+            if (view.length === counts[i]) {
+              expect(view).toEqual(online);
+            }
+          });
+        }),
+      ),
       { numRuns: 500 },
     );
   });

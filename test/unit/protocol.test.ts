@@ -52,6 +52,7 @@ const serverFrames: ServerFrame[] = [
     online: [
       { userId: "usr_1", displayName: "Ada", role: "owner", joinedAt: "2026-11-21T10:00:00.000Z" },
     ],
+    onlineCount: 250,
     lastSeq: 3,
     readSeq: 1,
     epoch: "e",
@@ -65,13 +66,20 @@ const serverFrames: ServerFrame[] = [
   },
   { type: "ack", clientId: "c-1", seq: 3, id: "msg_1" },
   { type: "typing", userId: "usr_1", displayName: "Ada", isTyping: true, expiresInMs: 6000 },
-  { type: "user_status", userId: "usr_1", status: "offline", lastSeenAt: message.createdAt },
+  {
+    type: "user_status",
+    userId: "usr_1",
+    status: "offline",
+    lastSeenAt: message.createdAt,
+    onlineCount: 0,
+  },
   {
     type: "user_status_batch",
     changes: [
       { userId: "usr_1", status: "offline", lastSeenAt: message.createdAt },
       { userId: "usr_2", displayName: "Bo", status: "online" },
     ],
+    onlineCount: 1,
   },
   { type: "receipt", userId: "usr_1", kind: "read", seq: 3 },
   {
@@ -129,6 +137,21 @@ describe("protocol frames", () => {
       serverFrameSchema.safeParse({ type: "user_status_batch", changes: [{ userId: "u" }] })
         .success,
     ).toBe(false);
+  });
+
+  it("reads ready and presence frames of a server older than onlineCount", () => {
+    const counted = serverFrames.filter((f) => "onlineCount" in f) as Record<string, unknown>[];
+    expect(counted.map((f) => f.type)).toEqual(["ready", "user_status", "user_status_batch"]);
+    for (const { onlineCount: _, ...old } of counted) {
+      expect(serverFrameSchema.parse(old)).toEqual(old);
+    }
+  });
+
+  it("refuses an onlineCount that is not a whole number of people", () => {
+    for (const onlineCount of [-1, 1.5, "3", null]) {
+      const frame = { type: "user_status", userId: "u", status: "online", onlineCount };
+      expect(serverFrameSchema.safeParse(frame).success, String(onlineCount)).toBe(false);
+    }
   });
 
   it("uses the exact heartbeat texts of the runtime auto-response", () => {

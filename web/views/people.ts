@@ -1,9 +1,12 @@
 import type { ChatClient, Member, RoomConnection, User } from "../../src/client";
-import { h, replaceChildren } from "../dom";
+import { h, replaceChildren, show } from "../dom";
 
 /**
  * The room's people: members (GET members, first 100) with who is online now (the socket's
- * presence). Also the room's name book, for "Seen by" and authors.
+ * presence). In a big room the socket names only some of those online (`room.online` is partial,
+ * `room.onlineCount` exact): the panel shows the count, the names it knows, and a button that
+ * loads everyone online on demand (`room.loadPresence()`). Also the room's name book, for
+ * "Seen by" and authors.
  */
 export class PeoplePanel {
   readonly el: HTMLElement;
@@ -11,6 +14,11 @@ export class PeoplePanel {
   readonly toggle: HTMLButtonElement;
   private readonly list = h("ul", { class: "people-list" });
   private readonly count = h("p", { class: "hint" });
+  private readonly showAll = h(
+    "button",
+    { type: "button", class: "small", hidden: true },
+    "Show everyone online",
+  );
   private readonly names = new Map<string, string>();
   private members: Member[] = [];
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
@@ -32,9 +40,24 @@ export class PeoplePanel {
       { id: "people-panel", class: "people", "aria-labelledby": "people-title" },
       h("h2", { id: "people-title" }, "People"),
       this.count,
+      this.showAll,
       this.list,
       footer,
     );
+    this.showAll.addEventListener("click", () => void this.loadEveryoneOnline());
+  }
+
+  /** Loads the whole online list over HTTP (the socket's is partial in a big room). */
+  private async loadEveryoneOnline(): Promise<void> {
+    this.showAll.disabled = true;
+    try {
+      await this.room.loadPresence();
+    } catch {
+      // Stays partial; the button is there to try again.
+    } finally {
+      this.showAll.disabled = false;
+      this.render();
+    }
   }
 
   nameOf(userId: string): string {
@@ -74,6 +97,9 @@ export class PeoplePanel {
 
   render(): void {
     const online = new Map(this.room.online.map((u) => [u.userId, u.displayName]));
+    // The exact count; the names are only those the socket told (a ready lists up to 100).
+    const n = Math.max(this.room.onlineCount, online.size);
+    const complete = online.size >= n;
     for (const [id, name] of online) {
       this.names.set(id, name);
     }
@@ -93,22 +119,23 @@ export class PeoplePanel {
     replaceChildren(
       this.list,
       ...rows.map(([id, p]) => {
-        const isOnline = online.has(id);
+        // Not in a partial list says nothing: they may be online too.
+        const state = online.has(id) ? "online" : complete ? "offline" : "unknown";
         return h(
           "li",
-          { class: isOnline ? "online" : "offline", "data-user-id": id },
+          { class: state, "data-user-id": id },
           h("span", { class: "dot", "aria-hidden": "true" }),
           h("span", { class: "person" }, p.name, id === this.me.id ? " (you)" : ""),
           p.role && p.role !== "member" ? h("span", { class: "tag" }, p.role) : null,
-          h("span", { class: "visually-hidden" }, isOnline ? ", online" : ", offline"),
+          state === "unknown" ? null : h("span", { class: "visually-hidden" }, `, ${state}`),
         );
       }),
     );
-    const n = online.size;
     // Presence comes over the socket: while it is down the list is only what was last known.
     this.count.textContent =
       this.room.status === "open" ? `${n} online` : `${n} online when last connected`;
     this.toggle.textContent = `People (${n} online)`;
+    show(this.showAll, !complete && this.room.status === "open");
   }
 
   destroy(): void {
