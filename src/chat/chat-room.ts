@@ -28,6 +28,7 @@ import {
   nextAlarmAt,
   offlineChange,
   onlineChange,
+  onlineCount,
   onlineUsers,
   onSocketClosed,
   onSocketOpened,
@@ -186,7 +187,7 @@ export class ChatRoom extends DurableObject<Bindings> {
       type: "ready",
       room: up.room,
       you: { userId: att.userId, displayName: att.displayName, role: att.role },
-      ...readyPresence(this.sockets.attachments(), grace, att.userId, this.readyOnlineLimit, iso),
+      ...readyPresence(this.sockets.openUsers(), grace, att.userId, this.readyOnlineLimit, iso),
       lastSeq: store.lastSeq,
       readSeq: store.watermarks(att.userId).readSeq,
       epoch: store.epoch,
@@ -436,8 +437,8 @@ export class ChatRoom extends DurableObject<Bindings> {
     if (!presenceFlushDue(firstQueuedAt, now)) {
       return;
     }
-    const onlineCount = onlineUsers(this.sockets.attachments(), this.store.allGrace()).size;
-    for (const frame of presenceFrames(changes, onlineCount, iso)) {
+    const count = onlineCount(this.sockets.openUsers(), this.store.allGrace());
+    for (const frame of presenceFrames(changes, count, iso)) {
       this.sockets.broadcast(frame);
     }
     this.store.clearPresence();
@@ -582,7 +583,7 @@ export class ChatRoom extends DurableObject<Bindings> {
   /** Users shown online: an open socket, or gone for less than the grace period. */
   async onlineUserIds(): Promise<string[]> {
     const grace = this.ensureStore().allGrace();
-    return [...onlineUsers(this.sockets.attachments(), grace).keys()];
+    return [...onlineUsers(this.sockets.openUsers().values(), grace).keys()];
   }
 
   // ---- RPC CONTRACT used by other features (rooms, auth, users). Idempotent. ---------------

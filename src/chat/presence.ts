@@ -228,26 +228,42 @@ export interface ConnectedUser {
 
 /**
  * Everyone shown online, once each: users with an open socket (several sockets count once) plus
- * users still in their grace period. Its size is the `onlineCount` of ready and presence frames.
+ * users still in their grace period. O(N); only GET /presence needs the whole set.
  */
 export function onlineUsers(
   connected: Iterable<ConnectedUser>,
   grace: readonly GraceRow[],
 ): Map<string, ConnectedUser> {
   const byId = new Map<string, ConnectedUser>();
-  const add = (u: ConnectedUser) => {
+  for (const u of connected) {
     if (!byId.has(u.userId)) {
       byId.set(u.userId, u);
     }
-  };
-  // No spread into a temporary array: every join and every flush walks all N users.
-  for (const u of connected) {
-    add(u);
   }
   for (const g of grace) {
-    add(g);
+    if (!byId.has(g.userId)) {
+      byId.set(g.userId, g);
+    }
   }
   return byId;
+}
+
+/**
+ * The `onlineCount` of ready and presence frames: users with an open socket (`open`, one entry
+ * per user, kept up to date by the room's socket index) plus grace users without one. O(grace),
+ * not O(N): every join and every presence flush asks.
+ */
+export function onlineCount(
+  open: ReadonlyMap<string, ConnectedUser>,
+  grace: readonly GraceRow[],
+): number {
+  let n = open.size;
+  for (const g of grace) {
+    if (!open.has(g.userId)) {
+      n++;
+    }
+  }
+  return n;
 }
 
 /** `localeCompare` without arguments, made once: ready frames compare many names. */
@@ -261,35 +277,6 @@ export function compareByName(a: ConnectedUser, b: ConnectedUser): number {
   );
 }
 
-/**
- * The `k` smallest items under `compare`, sorted. A buffer of up to 2k items is sorted and cut
- * back to k whenever it fills, so picking the first 100 of N users costs O(N log k), not a sort
- * of all N (a join to a 3,000-user room must not sort 3,000 names to send 100 of them).
- */
-export function smallest<T>(items: Iterable<T>, k: number, compare: (a: T, b: T) => number): T[] {
-  if (k <= 0) {
-    return [];
-  }
-  const buf: T[] = [];
-  for (const item of items) {
-    buf.push(item);
-    if (buf.length >= 2 * k) {
-      buf.sort(compare);
-      buf.length = k;
-    }
-  }
-  buf.sort(compare);
-  return buf.slice(0, k);
-}
-
-function* othersThan(users: Iterable<ConnectedUser>, youId: string): Generator<ConnectedUser> {
-  for (const u of users) {
-    if (u.userId !== youId) {
-      yield u;
-    }
-  }
-}
-
 /** What `ready` says about presence: a bounded list, and how many are online in all. */
 export interface ReadyPresence {
   /** At most `limit` members: you first, then the others by name. */
@@ -299,32 +286,41 @@ export interface ReadyPresence {
 }
 
 /**
- * `ready.online` and `ready.onlineCount`. Listing everyone made each join cost O(N) bytes (N
- * joins O(N^2): ~107 KiB per ready at 1,000 online), so the list stops at READY_ONLINE_LIMIT:
- * you always (a client can rely on seeing itself), then the first others by name. The count is
- * exact; GET /presence lists everyone on demand.
+ * `ready.online` and `ready.onlineCount`. Listing everyone made each join cost O(N) bytes and a
+ * sort of N names (N joins: O(N^2), ~107 KiB per ready at 1,000 online), so the list stops at
+ * READY_ONLINE_LIMIT: you always (a client can rely on seeing itself), then the first other users
+ * the room's index holds (open sockets in connection order, then the grace period), sorted by
+ * name. Which others is deliberately unspecified; the count is exact, and GET /presence lists
+ * everyone. O(limit) per join.
  */
 export function readyPresence(
-  connected: Iterable<ConnectedUser>,
+  open: ReadonlyMap<string, ConnectedUser>,
   grace: readonly GraceRow[],
   youId: string,
   limit: number,
   iso: (ms: number) => string,
 ): ReadyPresence {
-  const everyone = onlineUsers(connected, grace);
-  const you = everyone.get(youId);
-  const listed = smallest(
-    othersThan(everyone.values(), youId),
-    you ? limit - 1 : limit,
-    compareByName,
-  );
+  const you = open.get(youId) ?? grace.find((g) => g.userId === youId);
+  const room = you ? limit - 1 : limit;
+  const others: ConnectedUser[] = [];
+  for (const source of [open.values(), grace.filter((g) => !open.has(g.userId))]) {
+    for (const u of source) {
+      if (others.length >= room) {
+        break;
+      }
+      if (u.userId !== youId) {
+        others.push(u);
+      }
+    }
+  }
+  others.sort(compareByName);
   return {
-    online: (you ? [you, ...listed] : listed).map((u) => ({
+    online: (you ? [you, ...others] : others).map((u) => ({
       userId: u.userId,
       displayName: u.displayName,
       role: u.role,
       joinedAt: iso(u.joinedAt),
     })),
-    onlineCount: everyone.size,
+    onlineCount: onlineCount(open, grace),
   };
 }

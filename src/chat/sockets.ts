@@ -9,6 +9,13 @@ import { type Attachment, parseAttachment } from "./attachment";
  */
 export class RoomSockets {
   private cache: Map<WebSocket, Attachment> | null = null;
+  /**
+   * The same sockets by user: how many each user has open, and the identity of the newest. Kept
+   * with the cache so presence (ready.online, onlineCount) costs O(limit) per join instead of a
+   * walk over every socket.
+   */
+  private readonly socketsOfUser = new Map<string, number>();
+  private readonly identityOfUser = new Map<string, Attachment>();
   /** Sockets whose departure was handled (a close can follow an error for the same socket). */
   private readonly departed = new WeakSet<WebSocket>();
 
@@ -17,16 +24,50 @@ export class RoomSockets {
   private conns(): Map<WebSocket, Attachment> {
     if (this.cache === null) {
       this.cache = new Map();
+      this.socketsOfUser.clear();
+      this.identityOfUser.clear();
       for (const ws of this.ctx.getWebSockets()) {
         const att = parseAttachment(ws.deserializeAttachment());
         if (!att) {
           ws.close(1011, "unknown connection"); // not ours to guess who it belongs to
         } else if (!att.closing) {
-          this.cache.set(ws, att);
+          this.track(ws, att);
         }
       }
     }
     return this.cache;
+  }
+
+  /** Adds or replaces a socket's entry, in the cache and in the per-user index. */
+  private track(ws: WebSocket, att: Attachment): void {
+    const cache = this.cache ?? this.conns();
+    if (!cache.has(ws)) {
+      this.socketsOfUser.set(att.userId, (this.socketsOfUser.get(att.userId) ?? 0) + 1);
+    }
+    this.identityOfUser.set(att.userId, att);
+    cache.set(ws, att);
+  }
+
+  /** Drops a socket's entry (closed, failed or being closed by us). */
+  private untrack(ws: WebSocket): void {
+    const att = this.cache?.get(ws);
+    if (!att || !this.cache) {
+      return;
+    }
+    this.cache.delete(ws);
+    const left = (this.socketsOfUser.get(att.userId) ?? 1) - 1;
+    if (left > 0) {
+      this.socketsOfUser.set(att.userId, left);
+    } else {
+      this.socketsOfUser.delete(att.userId);
+      this.identityOfUser.delete(att.userId);
+    }
+  }
+
+  /** One identity per user with an open socket (the newest), in the order they connected. */
+  openUsers(): ReadonlyMap<string, Attachment> {
+    this.conns();
+    return this.identityOfUser;
   }
 
   /** Accepts a new socket with its identity; call before sending it anything. */
@@ -36,10 +77,6 @@ export class RoomSockets {
     this.set(ws, att);
   }
 
-  attachments(): IterableIterator<Attachment> {
-    return this.conns().values();
-  }
-
   get(ws: WebSocket): Attachment | null {
     return this.conns().get(ws) ?? parseAttachment(ws.deserializeAttachment());
   }
@@ -47,7 +84,7 @@ export class RoomSockets {
   set(ws: WebSocket, att: Attachment): void {
     ws.serializeAttachment(att);
     if (!att.closing) {
-      this.conns().set(ws, att);
+      this.track(ws, att);
     }
   }
 
@@ -78,7 +115,7 @@ export class RoomSockets {
    */
   depart(ws: WebSocket): Attachment | null {
     const att = this.get(ws);
-    this.cache?.delete(ws);
+    this.untrack(ws);
     if (!att || att.closing || this.departed.has(ws)) {
       return null;
     }
@@ -94,7 +131,7 @@ export class RoomSockets {
     const closed: Attachment[] = [];
     for (const ws of sockets) {
       const att = this.get(ws);
-      this.cache?.delete(ws);
+      this.untrack(ws);
       if (att && !att.closing) {
         ws.serializeAttachment({ ...att, closing: true });
         closed.push(att);
