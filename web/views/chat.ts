@@ -183,11 +183,10 @@ export function mountChat(main: HTMLElement, ctx: AppContext, roomId: string): C
 
   const send = (content: string) => {
     show(composerError, false);
-    // The SDK queues the message in its outbox before send() returns; its clientId ties the
-    // promise's outcome to the pending entry on screen.
-    const before = new Set(room.pending.map((p) => p.clientId));
+    // The SDK queues the message in its outbox before send() returns; the promise's clientId
+    // ties its outcome to the pending entry on screen (none when it was refused before queuing).
     const promise = room.send(content);
-    const entry = room.pending.find((p) => !before.has(p.clientId));
+    const entry = room.pending.find((p) => p.clientId === promise.clientId);
     promise
       .then(() => {
         ctx.refreshRooms();
