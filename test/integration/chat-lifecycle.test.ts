@@ -86,6 +86,23 @@ describe("hibernation", () => {
     expect(await nextStatus(a.socket, bo.id, "offline")).toBeDefined();
     a.socket.close();
   });
+
+  it("remembers typists across an eviction: the typist's next send still clears the indicator", async () => {
+    // The room keeps typists in memory; after a wake-up it must reload them from storage.
+    const { ada, bo, room } = await setup();
+    const a = await connect(service, room.id, ada);
+    const b = await connect(service, room.id, bo);
+    b.socket.send({ type: "typing", isTyping: true });
+    expect(await a.socket.next("typing")).toMatchObject({ userId: bo.id, isTyping: true });
+    await service.evictRoom(room.id, "hibernate");
+    await sendAcked(b.socket, "sent after the wake-up");
+    expect(await a.socket.next("typing", 3000, "typing cleared by the send")).toMatchObject({
+      userId: bo.id,
+      isTyping: false,
+    });
+    a.socket.close();
+    b.socket.close();
+  });
 });
 
 describe("restart and resume", () => {
