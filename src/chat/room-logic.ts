@@ -6,6 +6,8 @@ import {
   clientFrameSchema,
   clientFrameTypes,
   type ErrorFrame,
+  MAX_CLIENT_ID_CHARS,
+  MAX_CONTENT_CHARS,
   MAX_FRAME_BYTES,
   type ServerFrame,
 } from "../shared/protocol";
@@ -68,6 +70,10 @@ export function parseClientFrame(raw: string | ArrayBuffer): ParsedFrame {
   if (typeof type !== "string" || !(clientFrameTypes as readonly string[]).includes(type)) {
     return bad(`Unknown frame type; expected one of ${clientFrameTypes.join(", ")}`, clientId);
   }
+  const fast = type === "send_message" ? plainSendMessage(json as Record<string, unknown>) : null;
+  if (fast) {
+    return { ok: true, frame: fast };
+  }
   const parsed = clientFrameSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -75,6 +81,55 @@ export function parseClientFrame(raw: string | ArrayBuffer): ParsedFrame {
     return bad(`Invalid ${type} frame: ${where}${issue?.message ?? "invalid"}`, clientId);
   }
   return { ok: true, frame: parsed.data };
+}
+
+type SendMessageFrame = Extract<ClientFrame, { type: "send_message" }>;
+
+/**
+ * The common send_message, accepted without zod: content already normalised (no CR, nothing to
+ * trim, no control characters but newline and tab, no surrogates, at most MAX_CONTENT_CHARS
+ * UTF-16 units), a visible-ASCII clientId, replyTo absent, null or a positive safe integer.
+ * It returns exactly what the schema would (a property test checks that), or null to let the
+ * schema decide and word the error. Every message passes here, so it allocates only the frame.
+ */
+export function plainSendMessage(json: Record<string, unknown>): SendMessageFrame | null {
+  const { content, clientId, replyTo } = json;
+  if (
+    typeof content !== "string" ||
+    content.length === 0 ||
+    content.length > MAX_CONTENT_CHARS ||
+    typeof clientId !== "string" ||
+    clientId.length === 0 ||
+    clientId.length > MAX_CLIENT_ID_CHARS
+  ) {
+    return null;
+  }
+  for (let i = 0; i < clientId.length; i++) {
+    const c = clientId.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) {
+      return null;
+    }
+  }
+  for (let i = 0; i < content.length; i++) {
+    const c = content.charCodeAt(i);
+    if (
+      (c < 0x20 && c !== 0x09 && c !== 0x0a) ||
+      (c >= 0x7f && c <= 0x9f) ||
+      (c >= 0xd800 && c <= 0xdfff)
+    ) {
+      return null;
+    }
+  }
+  if (content.trim() !== content) {
+    return null;
+  }
+  if (replyTo === undefined) {
+    return { type: "send_message", content, clientId };
+  }
+  if (replyTo === null || (Number.isSafeInteger(replyTo) && (replyTo as number) >= 1)) {
+    return { type: "send_message", content, clientId, replyTo: replyTo as number | null };
+  }
+  return null;
 }
 
 function bad(message: string, clientId?: string): ParsedFrame {

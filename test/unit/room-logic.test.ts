@@ -8,10 +8,16 @@ import {
   decideSend,
   errorFrame,
   parseClientFrame,
+  plainSendMessage,
   timelineFrame,
   toMessageDto,
 } from "../../src/chat/room-logic";
-import { BAD_FRAME_LIMIT, BAD_FRAME_WINDOW_MS, MAX_FRAME_BYTES } from "../../src/shared/protocol";
+import {
+  BAD_FRAME_LIMIT,
+  BAD_FRAME_WINDOW_MS,
+  clientFrameSchema,
+  MAX_FRAME_BYTES,
+} from "../../src/shared/protocol";
 
 const msg = (over: Partial<StoredMessage> = {}): StoredMessage => ({
   seq: 5,
@@ -25,6 +31,75 @@ const msg = (over: Partial<StoredMessage> = {}): StoredMessage => ({
   editedAt: null,
   deletedAt: null,
   ...over,
+});
+
+describe("the send_message fast path", () => {
+  // Characters that matter to the rules: controls, CR/LF/tab, spaces zod trims, surrogates, emoji.
+  const tricky = fc.constantFrom(
+    "a",
+    "Z",
+    " ",
+    "\n",
+    "\t",
+    "\r",
+    "\u0000",
+    "\u001f",
+    "\u007f",
+    "\u0085",
+    "\u00a0",
+    "\u2028",
+    "\ufeff",
+    "é",
+    "😀",
+    "\ud800",
+    "\udc00",
+    "~",
+    "!",
+  );
+  const text = fc.array(tricky, { maxLength: 12 }).map((cs) => cs.join(""));
+  const frameArb = fc.record(
+    {
+      type: fc.constant("send_message"),
+      content: fc.oneof(text, fc.string(), fc.constant("x".repeat(4001)), fc.integer()),
+      clientId: fc.oneof(text, fc.string({ maxLength: 130 }), fc.constant("c".repeat(129))),
+      replyTo: fc.oneof(
+        fc.constant(null),
+        fc.integer({ min: -3, max: 5 }),
+        fc.double(),
+        fc.constant(Number.MAX_SAFE_INTEGER + 1),
+        fc.string(),
+      ),
+      extra: fc.string(),
+    },
+    { requiredKeys: ["type"] },
+  );
+
+  it("accepts only what the schema accepts, and returns exactly the schema's frame (property)", () => {
+    fc.assert(
+      fc.property(frameArb, (json) => {
+        const fast = plainSendMessage(json);
+        if (fast) {
+          const slow = clientFrameSchema.safeParse(json);
+          expect(slow.success).toBe(true);
+          expect(fast).toStrictEqual(slow.data);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("takes the everyday frames (so the schema runs only for the unusual ones)", () => {
+    expect(
+      plainSendMessage({ type: "send_message", content: "hi there", clientId: "c-1" }),
+    ).toEqual({ type: "send_message", content: "hi there", clientId: "c-1" });
+    expect(
+      plainSendMessage({ type: "send_message", content: "a\nb", clientId: "c-2", replyTo: 7 }),
+    ).toEqual({ type: "send_message", content: "a\nb", clientId: "c-2", replyTo: 7 });
+    // Left to the schema: text to normalise, emoji (surrogate pairs), bad fields.
+    expect(plainSendMessage({ type: "send_message", content: " hi ", clientId: "c" })).toBeNull();
+    expect(plainSendMessage({ type: "send_message", content: "😀", clientId: "c" })).toBeNull();
+    expect(plainSendMessage({ type: "send_message", content: "hi", clientId: "c d" })).toBeNull();
+  });
 });
 
 describe("parseClientFrame", () => {
