@@ -36,17 +36,19 @@ import {
   presenceFrames,
   readyPresence,
 } from "./presence";
-import { checkRate, type RatePolicy, RecentSends } from "./rate-limit";
+import { checkRate, type RatePolicy, RecentActions } from "./rate-limit";
 import { advanceWatermarks, type Watermarks } from "./receipts";
 import { decideResume, type ResumeDecision } from "./resume";
 import {
   type Actor,
+  chargedFor,
   decideDelete,
   decideEdit,
   decideSend,
   errorFrame,
   parseClientFrame,
   type RoomError,
+  rateLimited,
   timelineFrame,
   toMessageDto,
 } from "./room-logic";
@@ -91,7 +93,7 @@ export class ChatRoom extends DurableObject<Bindings> {
   private readonly sockets: RoomSockets;
   private readonly policy: RatePolicy;
   /** Each sender's recent send times, rebuilt from the messages table after a wake-up. */
-  private readonly recentSends: RecentSends;
+  private readonly recentActions: RecentActions;
   private readonly graceMs: number;
   /** Most members a `ready` lists (READY_ONLINE_LIMIT); its onlineCount counts them all. */
   private readonly readyOnlineLimit: number;
@@ -107,8 +109,8 @@ export class ChatRoom extends DurableObject<Bindings> {
     this.readyOnlineLimit = cfg.READY_ONLINE_LIMIT;
     this.turso = { url: cfg.TURSO_DATABASE_URL, authToken: cfg.TURSO_AUTH_TOKEN || undefined };
     this.store = new MessageStore(ctx.storage);
-    this.recentSends = new RecentSends(this.policy, (userId, from, n) =>
-      this.store.newestSendTimes(userId, from, n),
+    this.recentActions = new RecentActions(this.policy, (userId, from, n) =>
+      this.store.newestActionTimes(userId, from, n),
     );
     this.sockets = new RoomSockets(ctx);
     void ctx.blockConcurrencyWhile(async () => this.store.migrate(newEpoch));
@@ -314,7 +316,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     const facts = {
       replyTo: input.replyTo,
       replyTargetExists: input.replyTo !== null && store.findBySeq(input.replyTo) !== null,
-      rate: checkRate(this.recentSends.blocking(author.id, now), now, this.policy),
+      rate: checkRate(this.recentActions.blocking(author.id, now), now, this.policy),
     };
     if (decideSend({ existing: null, ...facts }).kind === "store") {
       const message = store.insertMessage({
@@ -327,7 +329,7 @@ export class ChatRoom extends DurableObject<Bindings> {
         createdAt: now,
       });
       if (message) {
-        this.recentSends.record(author.id, now);
+        this.recentActions.record(author.id, now);
         return { kind: "stored", message };
       }
     }
@@ -358,7 +360,21 @@ export class ChatRoom extends DurableObject<Bindings> {
     if (decision.kind === "noop") {
       return { ok: true, message: toMessageDto(decision.message, this.roomId) };
     }
-    const ev = this.store.applyChange(seq, change, Date.now());
+    if (!message) {
+      throw new Error(`an ${change.kind} of seq ${seq} was allowed without a message`);
+    }
+    const now = Date.now();
+    const charged = chargedFor(actor, change.kind, message);
+    if (charged !== null) {
+      const rate = checkRate(this.recentActions.blocking(charged, now), now, this.policy);
+      if (!rate.allowed) {
+        return { ok: false, error: rateLimited(rate.retryAfterMs) };
+      }
+    }
+    const ev = this.store.applyChange(seq, change, now, charged);
+    if (charged !== null) {
+      this.recentActions.record(charged, now);
+    }
     this.sockets.broadcast(timelineFrame(ev, this.roomId));
     return { ok: true, message: toMessageDto(ev.message, this.roomId) };
   }
@@ -643,7 +659,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.store.forget();
-    this.recentSends.clear();
+    this.recentActions.clear();
   }
 }
 

@@ -161,6 +161,24 @@ const MIGRATIONS: readonly (readonly string[])[] = [
           read_seq = MAX(read_seq, excluded.read_seq);
     END`,
   ],
+  [
+    // Who made each timeline change and when, so the rate limit can count edits and deletes as
+    // well as sends (rate-limit.RecentActions loads a user's newest actions from this index).
+    // Events stored before this version have no actor and don't count.
+    "ALTER TABLE timeline ADD COLUMN actor_id TEXT",
+    "ALTER TABLE timeline ADD COLUMN at INTEGER",
+    "CREATE INDEX timeline_actor_at ON timeline (actor_id, at)",
+    // The rate limit read messages_author_time; it reads timeline_actor_at now.
+    "DROP INDEX messages_author_time",
+    "DROP TRIGGER messages_created",
+    `CREATE TRIGGER messages_created AFTER INSERT ON messages BEGIN
+      INSERT INTO timeline (seq, kind, message_seq, actor_id, at)
+        VALUES (NEW.seq, 'created', NEW.seq, NEW.author_id, NEW.created_at);
+      INSERT INTO receipts (user_id, delivered_seq, read_seq) VALUES (NEW.author_id, NEW.seq, NEW.seq)
+        ON CONFLICT (user_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq),
+          read_seq = MAX(read_seq, excluded.read_seq);
+    END`,
+  ],
 ];
 
 export class MessageStore {
@@ -179,13 +197,13 @@ export class MessageStore {
   /**
    * Creates or upgrades the schema, and makes the room's epoch the first time storage is
    * created. Idempotent; runs in the constructor under blockConcurrencyWhile, and again after
-   * deleteAll() wiped everything.
+   * deleteAll() wiped everything. `upTo` stops at an older version (tests build old rooms).
    */
-  migrate(newEpoch: () => string): void {
+  migrate(newEpoch: () => string, upTo = MIGRATIONS.length): void {
     this.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const version = Number(this.meta("schema_version") ?? "0");
     MIGRATIONS.forEach((statements, i) => {
-      if (i + 1 <= version) {
+      if (i + 1 <= version || i + 1 > upTo) {
         return;
       }
       this.storage.transactionSync(() => {
@@ -256,14 +274,14 @@ export class MessageStore {
   }
 
   /**
-   * The author's send times after `from`, newest first, at most `n` (rate-limit.RecentSends loads
-   * a sender's list with this). One walk of the messages_author_time index.
+   * The times of the user's timeline changes (sends, edits, own deletes) after `from`, newest
+   * first, at most `n` (rate-limit.RecentActions loads a user's list with this). One walk of the
+   * timeline_actor_at index.
    */
-  newestSendTimes(authorId: string, from: number, n: number): number[] {
+  newestActionTimes(actorId: string, from: number, n: number): number[] {
     return this.exec<{ t: number }>(
-      `SELECT created_at AS t FROM messages WHERE author_id = ? AND created_at > ?
-       ORDER BY created_at DESC LIMIT ?`,
-      authorId,
+      `SELECT at AS t FROM timeline WHERE actor_id = ? AND at > ? ORDER BY at DESC LIMIT ?`,
+      actorId,
       from,
       n,
     ).map((r) => r.t);
@@ -296,11 +314,16 @@ export class MessageStore {
     return { ...m, seq, editedAt: null, deletedAt: null };
   }
 
-  /** Records an edit (new content) or a deletion (tombstone: the text is overwritten) as a new event. */
+  /**
+   * Records an edit (new content) or a deletion (tombstone: the text is overwritten) as a new
+   * event. `countedActor` is who the rate limit charges for it (null: nobody, e.g. a moderator
+   * deleting someone else's message).
+   */
   applyChange(
     messageSeq: number,
     change: { kind: "edited"; content: string } | { kind: "deleted" },
     now: number,
+    countedActor: string | null,
   ): TimelineEvent {
     return this.storage.transactionSync(() => {
       const seq = this.lastSeq + 1;
@@ -319,10 +342,12 @@ export class MessageStore {
         );
       }
       this.exec(
-        "INSERT INTO timeline (seq, kind, message_seq) VALUES (?, ?, ?)",
+        "INSERT INTO timeline (seq, kind, message_seq, actor_id, at) VALUES (?, ?, ?, ?, ?)",
         seq,
         change.kind,
         messageSeq,
+        countedActor,
+        now,
       );
       const message = this.findBySeq(messageSeq);
       if (!message) {

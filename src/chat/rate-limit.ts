@@ -1,9 +1,10 @@
 /**
  * Per-user, per-room message rate limit (DESIGN: MESSAGE_RATE_LIMIT per MESSAGE_RATE_WINDOW_MS),
- * an exact sliding window over the sender's own stored messages. The stored rows are the truth,
- * so the limit still binds after the object hibernates or restarts, and WebSocket and HTTP sends
- * share it; RecentSends keeps each sender's newest send times in memory so a send doesn't pay a
- * SQL query for it.
+ * an exact sliding window over the user's own timeline changes: sends, edits and deletes of
+ * their own messages (room-logic.chargedFor). The stored timeline is the truth, so the limit
+ * still binds after the object hibernates or restarts, and WebSocket and HTTP share it;
+ * RecentActions keeps each user's newest action times in memory so an action doesn't pay a SQL
+ * query for it.
  */
 export interface RatePolicy {
   limit: number;
@@ -18,7 +19,7 @@ export const windowStart = (now: number, policy: RatePolicy): number => now - po
 /**
  * The send that blocks a new one: among the user's sends inside the window, the limit-th newest
  * (null when there are fewer than `limit`). `recent` is any list of the user's send times; the
- * room gets the same value from RecentSends.
+ * room gets the same value from RecentActions.
  */
 export function blockingSendTime(
   recent: readonly number[],
@@ -42,24 +43,24 @@ export function checkRate(blocking: number | null, now: number, policy: RatePoli
 }
 
 /**
- * Each sender's newest send times (ascending, at most `limit`, none older than the window), in
- * memory. A sender's list is loaded from storage the first time it is needed (after a wake-up or
- * a restart the object starts empty), and every stored send is recorded, so the list always holds
- * the sends that can block: the limit-th newest inside any later window is among them.
+ * Each user's newest action times (ascending, at most `limit`, none older than the window), in
+ * memory. A user's list is loaded from storage the first time it is needed (after a wake-up or
+ * a restart the object starts empty), and every stored action is recorded, so the list always
+ * holds the actions that can block: the limit-th newest inside any later window is among them.
  */
-export class RecentSends {
+export class RecentActions {
   private readonly byUser = new Map<string, number[]>();
 
   /**
-   * @param load the user's send times after `from`, any order, at least the newest `n` of them
-   *   (MessageStore.newestSendTimes)
+   * @param load the user's action times after `from`, any order, at least the newest `n` of them
+   *   (MessageStore.newestActionTimes)
    */
   constructor(
     private readonly policy: RatePolicy,
     private readonly load: (userId: string, from: number, n: number) => number[],
   ) {}
 
-  /** The send that blocks one more at `now` (see blockingSendTime), or null. */
+  /** The action that blocks one more at `now` (see blockingSendTime), or null. */
   blocking(userId: string, now: number): number | null {
     const from = windowStart(now, this.policy);
     let times = this.byUser.get(userId);
@@ -84,7 +85,7 @@ export class RecentSends {
     this.byUser.clear();
   }
 
-  /** A send was stored at `t`. A user with no list yet is left alone: the load will see the row. */
+  /** An action was stored at `t`. A user with no list yet is left alone: the load will see it. */
   record(userId: string, t: number): void {
     const times = this.byUser.get(userId);
     if (times === undefined) {

@@ -204,16 +204,26 @@ export function decideSend(facts: {
     };
   }
   if (!facts.rate.allowed) {
-    return {
-      kind: "reject",
-      error: {
-        code: "rate_limited",
-        message: "Too many messages; slow down",
-        retryAfterMs: facts.rate.retryAfterMs,
-      },
-    };
+    return { kind: "reject", error: rateLimited(facts.rate.retryAfterMs) };
   }
   return { kind: "store" };
+}
+
+/** Over MESSAGE_RATE_LIMIT (sends, edits and own deletes share it). */
+export function rateLimited(retryAfterMs: number): RoomError {
+  return { code: "rate_limited", message: "Too many messages; slow down", retryAfterMs };
+}
+
+/**
+ * Who the rate limit charges for an edit or a delete: the actor, like a send, except an admin
+ * or owner deleting someone else's message (moderation must keep up with a flood, not join it).
+ */
+export function chargedFor(
+  actor: Actor,
+  kind: "edited" | "deleted",
+  message: StoredMessage,
+): string | null {
+  return kind === "deleted" && message.authorId !== actor.id ? null : actor.id;
 }
 
 export interface Actor {

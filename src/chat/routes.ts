@@ -262,6 +262,7 @@ export const chatRoutes = newRouter()
         403: errorResponse("Not the author, or not a member"),
         404: errorResponse("No such room or message"),
         410: errorResponse("The message was deleted"),
+        429: errorResponse("Over MESSAGE_RATE_LIMIT (edits count); see Retry-After"),
       },
     }),
     async (c) => {
@@ -289,6 +290,7 @@ export const chatRoutes = newRouter()
         401: unauthorized,
         403: errorResponse("Not the author nor an admin, or not a member"),
         404: errorResponse("No such room or message"),
+        429: errorResponse("Over MESSAGE_RATE_LIMIT (own deletes count); see Retry-After"),
       },
     }),
     async (c) => {

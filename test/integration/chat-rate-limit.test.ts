@@ -101,4 +101,51 @@ describe("the message rate limit", () => {
     expect(await a.socket.closed(5000)).toBeGreaterThan(0);
     expect((await postMessage(api, room.id, ada, { content: "after restart" })).status).toBe(429);
   });
+
+  it("counts edits and own deletes too (WS and HTTP), but not an admin deleting someone else's message", async () => {
+    const { ada, bo, room } = await setup();
+    const a = await connect(service, room.id, ada);
+    const b = await connect(service, room.id, bo);
+    const mine = await sendAcked(b.socket, "tpyo");
+    b.socket.send({ type: "edit_message", seq: mine.seq, content: "typo" });
+    expect(await a.socket.next("message_updated")).toMatchObject({ message: { content: "typo" } });
+    // Bo's third action in the window: an edit over HTTP.
+    const edit = await api("PATCH", `/api/rooms/${room.id}/messages/${mine.seq}`, {
+      token: bo.token,
+      json: { content: "typo fixed" },
+    });
+    expect(edit.status).toBe(200);
+    // The fourth, whatever its kind, is refused and changes nothing.
+    b.socket.send({ type: "edit_message", seq: mine.seq, content: "one edit too many" });
+    expect(await b.socket.next("error")).toMatchObject({ code: "rate_limited" });
+    const del = await api("DELETE", `/api/rooms/${room.id}/messages/${mine.seq}`, {
+      token: bo.token,
+    });
+    expect(del.status).toBe(429);
+    expect(Number(del.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    await expectSilence(
+      a.socket,
+      (f) => f.type === "message_updated" && f.message.content !== "typo fixed",
+      300,
+      "a change over the limit",
+    );
+    // Ada (owner) moderates a flood: deleting Bo's messages is not charged to her.
+    await sleep(WINDOW_MS + 50);
+    const flood = [];
+    for (let i = 0; i < LIMIT; i++) {
+      flood.push(await sendAcked(b.socket, `spam ${i}`));
+    }
+    for (const m of [mine, ...flood]) {
+      a.socket.send({ type: "delete_message", seq: m.seq });
+      const deleted = await a.socket.next(
+        (f) => f.type === "message_updated" && f.message.seq === m.seq && f.message.deletedAt,
+        3000,
+        `ada's delete of ${m.seq}`,
+      );
+      expect(deleted.message.content).toBe("");
+    }
+    expect((await sendAcked(a.socket, "ada can still talk")).type).toBe("ack");
+    a.socket.close();
+    b.socket.close();
+  });
 });

@@ -50,21 +50,32 @@ describe("MessageStore schema", () => {
     expect(again.lastSeq).toBe(1);
   });
 
-  it("upgrades a room stored before the messages_created trigger: its next send is still a timeline event", () => {
-    send("u1");
-    // A room at schema version 2 wrote timeline and receipt rows from JS; it has no trigger.
-    storage.sql.exec("DROP TRIGGER messages_created");
-    storage.sql.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
-    const again = new MessageStore(storage);
-    again.migrate(() => "unused");
-    store = again;
-    const m = send("u2");
+  it("upgrades a version-2 room (timeline written from JS, no actors): sends, edits and the rate limit work on", () => {
+    storage.close();
+    storage = memoryRoomStorage();
+    const old = new MessageStore(storage);
+    old.migrate(() => "epoch-old", 2);
+    // What version 2 wrote for a send: the message, its timeline row and the author's receipts.
+    storage.sql.exec(
+      `INSERT INTO messages (seq, id, author_id, author_name, content, client_id, reply_to, created_at)
+       VALUES (1, 'msg_old', 'u1', 'U1', 'old', 'c-old', NULL, 900)`,
+    );
+    storage.sql.exec("INSERT INTO timeline (seq, kind, message_seq) VALUES (1, 'created', 1)");
+    store = new MessageStore(storage);
+    store.migrate(() => "unused");
+    expect(store.epoch).toBe("epoch-old");
+    const m = send("u2", { createdAt: 1000 });
     expect(m.seq).toBe(2);
+    store.applyChange(1, { kind: "edited", content: "new" }, 1100, "u1");
     expect(store.eventsAfter(0, 10).map((e) => [e.seq, e.kind])).toEqual([
       [1, "created"],
       [2, "created"],
+      [3, "edited"],
     ]);
     expect(store.watermarks("u2")).toEqual({ deliveredSeq: 2, readSeq: 2 });
+    // Old events have no actor and don't count; new ones do.
+    expect(store.newestActionTimes("u1", 0, 10)).toEqual([1100]);
+    expect(store.newestActionTimes("u2", 0, 10)).toEqual([1000]);
   });
 
   it("starts over with a new epoch after the storage is wiped", () => {
@@ -86,8 +97,8 @@ describe("MessageStore timeline", () => {
   it("gives every create, edit and delete the next seq, and addresses messages by creation seq", () => {
     const a = send("u1");
     const b = send("u2");
-    const edit = store.applyChange(a.seq, { kind: "edited", content: "new" }, 5000);
-    const del = store.applyChange(b.seq, { kind: "deleted" }, 6000);
+    const edit = store.applyChange(a.seq, { kind: "edited", content: "new" }, 5000, "u1");
+    const del = store.applyChange(b.seq, { kind: "deleted" }, 6000, "u2");
     expect([a.seq, b.seq, edit.seq, del.seq]).toEqual([1, 2, 3, 4]);
     expect(store.lastSeq).toBe(4);
     expect(store.findBySeq(1)).toMatchObject({ content: "new", editedAt: 5000 });
@@ -110,7 +121,7 @@ describe("MessageStore timeline", () => {
 
   it("replays events with the message as it is now, so deleted text never comes back", () => {
     const a = send("u1", { content: "secret" });
-    store.applyChange(a.seq, { kind: "deleted" }, 9);
+    store.applyChange(a.seq, { kind: "deleted" }, 9, "u1");
     const events = store.eventsAfter(0, 10);
     expect(events.map((e) => [e.seq, e.kind])).toEqual([
       [1, "created"],
@@ -162,7 +173,7 @@ describe("MessageStore history pages", () => {
   });
 
   it("keeps tombstones in place in history", () => {
-    store.applyChange(3, { kind: "deleted" }, 1);
+    store.applyChange(3, { kind: "deleted" }, 1, null);
     const p = store.page({ after: 2 }, 1);
     expect(p.messages[0]).toMatchObject({ seq: 3, content: "", deletedAt: 1 });
   });
@@ -186,12 +197,12 @@ describe("MessageStore history pages", () => {
     ).toMatch(/messages_author_client/);
     expect(
       plan(
-        "SELECT created_at FROM messages WHERE author_id = ? AND created_at > ? ORDER BY created_at DESC LIMIT ?",
+        "SELECT at FROM timeline WHERE actor_id = ? AND at > ? ORDER BY at DESC LIMIT ?",
         "u",
         0,
         5,
       ),
-    ).toMatch(/messages_author_time/);
+    ).toMatch(/timeline_actor_at/);
     expect(
       plan(
         "SELECT t.seq FROM timeline t JOIN messages m ON m.seq = t.message_seq WHERE t.seq > ? ORDER BY t.seq LIMIT ?",
@@ -208,7 +219,7 @@ describe("MessageStore summaries and rate facts", () => {
     send("u2");
     send("u2");
     const del = send("u2");
-    store.applyChange(del.seq, { kind: "deleted" }, 1);
+    store.applyChange(del.seq, { kind: "deleted" }, 1, "u2");
     expect(store.unreadCount("u1")).toBe(2);
     store.saveWatermarks("u1", { deliveredSeq: 2, readSeq: 2 });
     expect(store.unreadCount("u1")).toBe(1);
@@ -223,14 +234,18 @@ describe("MessageStore summaries and rate facts", () => {
     expect(store.unreadCount("u1")).toBe(UNREAD_COUNT_CAP);
   });
 
-  it("lists the author's newest send times inside the window, newest first", () => {
-    for (const t of [100, 200, 300, 400]) {
-      send("u1", { createdAt: t });
-    }
+  it("lists a user's newest actions inside the window (sends, edits, charged deletes), newest first", () => {
+    const m = send("u1", { createdAt: 100 });
+    send("u1", { createdAt: 200 });
+    store.applyChange(m.seq, { kind: "edited", content: "fixed" }, 300, "u1");
     send("u2", { createdAt: 350 });
-    expect(store.newestSendTimes("u1", 150, 10)).toEqual([400, 300, 200]);
-    expect(store.newestSendTimes("u1", 150, 2)).toEqual([400, 300]);
-    expect(store.newestSendTimes("u1", 400, 2)).toEqual([]);
+    // A moderator's delete of u2's message is charged to nobody.
+    store.applyChange(m.seq + 3, { kind: "deleted" }, 360, null);
+    send("u1", { createdAt: 400 });
+    expect(store.newestActionTimes("u1", 150, 10)).toEqual([400, 300, 200]);
+    expect(store.newestActionTimes("u1", 150, 2)).toEqual([400, 300]);
+    expect(store.newestActionTimes("u1", 400, 2)).toEqual([]);
+    expect(store.newestActionTimes("u2", 0, 10)).toEqual([350]);
   });
 });
 

@@ -4,7 +4,7 @@ import {
   blockingSendTime,
   checkRate,
   type RatePolicy,
-  RecentSends,
+  RecentActions,
 } from "../../src/chat/rate-limit";
 
 /** Replays attempts (ms, nondecreasing) through checkRate the way the room does. */
@@ -91,7 +91,7 @@ describe("checkRate", () => {
   });
 });
 
-describe("RecentSends (the room's in-memory copy)", () => {
+describe("RecentActions (the room's in-memory copy)", () => {
   const usersArb = fc.array(
     fc.record({
       user: fc.constantFrom("u1", "u2", "u3"),
@@ -112,12 +112,12 @@ describe("RecentSends (the room's in-memory copy)", () => {
           const times = stored.filter((s) => s.user === user && s.t > from).map((s) => s.t);
           return times.sort((a, b) => b - a).slice(0, n);
         };
-        let memory = new RecentSends(policy, load);
+        let memory = new RecentActions(policy, load);
         let now = 1_000_000;
         for (const a of attempts) {
           now += a.gap;
           if (a.wake) {
-            memory = new RecentSends(policy, load);
+            memory = new RecentActions(policy, load);
           }
           const mine = stored.filter((s) => s.user === a.user).map((s) => s.t);
           const expected = checkRate(blockingSendTime(mine, now, policy), now, policy);
@@ -138,7 +138,7 @@ describe("RecentSends (the room's in-memory copy)", () => {
   it("answers a busy sender from memory, without loading again", () => {
     const policy = { limit: 3, windowMs: 1000 };
     let loads = 0;
-    const memory = new RecentSends(policy, () => {
+    const memory = new RecentActions(policy, () => {
       loads++;
       return [10];
     });

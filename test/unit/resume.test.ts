@@ -120,7 +120,7 @@ describe("resume over the real store (property)", () => {
                   o.op === "edit"
                     ? { kind: "edited" as const, content: `e${n++}` }
                     : { kind: "deleted" as const };
-                live(store.applyChange(target.seq, change, n).seq);
+                live(store.applyChange(target.seq, change, n, null).seq);
               }
             } else if (o.op === "drop") {
               (clients[o.client] as (typeof clients)[number]).connected = false;

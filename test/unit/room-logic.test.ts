@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type Attachment, noteBadFrame, parseAttachment } from "../../src/chat/attachment";
 import type { StoredMessage } from "../../src/chat/message-store";
 import {
+  chargedFor,
   decideDelete,
   decideEdit,
   decideSend,
@@ -342,5 +343,16 @@ describe("socket attachments", () => {
     }
     expect(noteBadFrame(a, t0 + 100).close).toBe(true);
     expect(noteBadFrame(a, t0 + 1 + BAD_FRAME_WINDOW_MS).close).toBe(false);
+  });
+});
+
+describe("chargedFor (who the rate limit charges for a change)", () => {
+  const author = { id: "usr_author", role: "member" as const };
+  const admin = { id: "usr_admin", role: "admin" as const };
+  it("charges authors for their edits and deletes, and nobody for a moderator's delete", () => {
+    expect(chargedFor(author, "edited", msg())).toBe("usr_author");
+    expect(chargedFor(author, "deleted", msg())).toBe("usr_author");
+    expect(chargedFor(admin, "deleted", msg())).toBeNull();
+    expect(chargedFor(admin, "deleted", msg({ authorId: "usr_admin" }))).toBe("usr_admin");
   });
 });
