@@ -209,9 +209,17 @@ export class FanoutSession {
     const growth = hinted ? 1.15 : o.growth;
     const bisections = hinted ? Math.min(2, o.bisections) : o.bisections;
     const step = async (rate: number, label: string) => {
-      const r = await this.run(rate, o.stepMs);
+      let r = await this.run(rate, o.stepMs);
       steps.push(r);
       showStep(this.log, `${this.target.kind} ${label}`, r);
+      if (!r.pass) {
+        // One 1.5 s step can fail on a single pause (GC, the hypervisor): a rate fails only if
+        // it fails twice in a row. Both steps stay in the JSON.
+        await sleep(1000);
+        r = await this.run(rate, o.stepMs);
+        steps.push(r);
+        showStep(this.log, `${this.target.kind} ${label} (again)`, r);
+      }
       if (r.pass && rate > lo) {
         lo = rate;
         best = r;
