@@ -97,16 +97,18 @@ export class RoomSockets {
   /** Serialises once and sends to every open socket, except those `skip` names. */
   broadcast(frame: ServerFrame, skip?: (ws: WebSocket, att: Attachment) => boolean): void {
     const text = JSON.stringify(frame);
-    for (const [ws, att] of this.conns()) {
+    // forEach, not for-of over entries: no [ws, att] pair allocated per socket per frame (a
+    // message to 100 sockets made 100 of them; the garbage showed up as GC pauses in p99).
+    this.conns().forEach((att, ws) => {
       if (skip?.(ws, att)) {
-        continue;
+        return;
       }
       try {
         ws.send(text);
       } catch {
         // A socket that is closing; its close event cleans up.
       }
-    }
+    });
   }
 
   /**

@@ -1,6 +1,5 @@
 import { createClient } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
-import * as schema from "./schema";
 
 /**
  * The only place that creates a libSQL client. `@libsql/client/web` speaks Hrana over fetch, so
@@ -8,7 +7,9 @@ import * as schema from "./schema";
  */
 export function createDb(url: string, authToken?: string) {
   const client = createClient({ url, authToken });
-  return drizzle(client, { schema, casing: "snake_case" });
+  // No `schema` option: it only serves drizzle's relational API (db.query.*), which this code
+  // doesn't use, and drizzle would rebuild its relational config on every request.
+  return drizzle(client, { casing: "snake_case" });
 }
 
 export type Db = ReturnType<typeof createDb>;
