@@ -36,6 +36,7 @@ import {
   presenceFrames,
   readyPresence,
 } from "./presence";
+import { PresenceStore } from "./presence-store";
 import { checkRate, type RatePolicy, RecentActions } from "./rate-limit";
 import { advanceWatermarks, type Watermarks } from "./receipts";
 import { decideResume, type ResumeDecision } from "./resume";
@@ -90,6 +91,7 @@ type SendResult =
  */
 export class ChatRoom extends DurableObject<Bindings> {
   private readonly store: MessageStore;
+  private readonly presenceStore: PresenceStore;
   private readonly sockets: RoomSockets;
   private readonly policy: RatePolicy;
   /** Each sender's recent send times, rebuilt from the messages table after a wake-up. */
@@ -109,6 +111,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     this.readyOnlineLimit = cfg.READY_ONLINE_LIMIT;
     this.turso = { url: cfg.TURSO_DATABASE_URL, authToken: cfg.TURSO_AUTH_TOKEN || undefined };
     this.store = new MessageStore(ctx.storage);
+    this.presenceStore = new PresenceStore(ctx.storage);
     this.recentActions = new RecentActions(this.policy, (userId, from, n) =>
       this.store.newestActionTimes(userId, from, n),
     );
@@ -179,12 +182,15 @@ export class ChatRoom extends DurableObject<Bindings> {
   ): void {
     const store = this.store;
     const others = this.sockets.openOf(att.userId).length;
-    const presence = onSocketOpened(others, others === 0 && store.grace(att.userId) !== null);
+    const presence = onSocketOpened(
+      others,
+      others === 0 && this.presenceStore.grace(att.userId) !== null,
+    );
     if (presence.endGrace) {
-      store.deleteGrace(att.userId);
+      this.presenceStore.deleteGrace(att.userId);
     }
     this.sockets.accept(ws, att);
-    const grace = store.allGrace();
+    const grace = this.presenceStore.allGrace();
     send(ws, {
       type: "ready",
       room: up.room,
@@ -202,7 +208,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     }
     if (presence.announceOnline) {
       const now = Date.now();
-      store.queuePresence(onlineChange(att), now);
+      this.presenceStore.queuePresence(onlineChange(att), now);
       this.scheduleAlarm(now);
     }
   }
@@ -395,12 +401,17 @@ export class ChatRoom extends DurableObject<Bindings> {
 
   private onTyping(att: Attachment, isTyping: boolean): void {
     const now = Date.now();
-    const { next, broadcast } = decideTyping(this.store.typing(att.userId), isTyping, att, now);
+    const { next, broadcast } = decideTyping(
+      this.presenceStore.typing(att.userId),
+      isTyping,
+      att,
+      now,
+    );
     if (next) {
-      this.store.putTyping(next);
+      this.presenceStore.putTyping(next);
       this.scheduleAlarm(now);
     } else {
-      this.store.deleteTyping(att.userId);
+      this.presenceStore.deleteTyping(att.userId);
     }
     if (broadcast) {
       this.broadcastTyping(att.userId, att.displayName, isTyping);
@@ -408,9 +419,9 @@ export class ChatRoom extends DurableObject<Bindings> {
   }
 
   private stopTyping(userId: string): void {
-    const row = this.store.typing(userId);
+    const row = this.presenceStore.typing(userId);
     if (row) {
-      this.store.deleteTyping(userId);
+      this.presenceStore.deleteTyping(userId);
       this.broadcastTyping(userId, row.displayName, false);
     }
   }
@@ -429,9 +440,9 @@ export class ChatRoom extends DurableObject<Bindings> {
     this.stopTyping(att.userId);
     const outcome = onSocketClosed(this.sockets.openOf(att.userId).length, removed);
     if (outcome === "start_grace") {
-      this.store.putGrace({ ...att, goneAt: now });
+      this.presenceStore.putGrace({ ...att, goneAt: now });
     } else if (outcome === "offline_now") {
-      this.store.deleteGrace(att.userId);
+      this.presenceStore.deleteGrace(att.userId);
       this.goOffline(att.userId, now, now);
     }
     this.scheduleAlarm(now);
@@ -439,8 +450,8 @@ export class ChatRoom extends DurableObject<Bindings> {
 
   /** Queued for the next presence flush, like an online (the caller schedules the alarm). */
   private goOffline(userId: string, lastSeenAt: number, now: number): void {
-    this.store.queuePresence(offlineChange(userId, lastSeenAt), now);
-    this.store.queueLastSeen(userId, lastSeenAt);
+    this.presenceStore.queuePresence(offlineChange(userId, lastSeenAt), now);
+    this.presenceStore.queueLastSeen(userId, lastSeenAt);
   }
 
   /**
@@ -449,15 +460,15 @@ export class ChatRoom extends DurableObject<Bindings> {
    * forgets them. Queue read, sends and delete in one turn, so nothing is lost or sent twice.
    */
   private flushPresence(now: number): void {
-    const { changes, firstQueuedAt } = this.store.pendingPresence();
+    const { changes, firstQueuedAt } = this.presenceStore.pendingPresence();
     if (!presenceFlushDue(firstQueuedAt, now)) {
       return;
     }
-    const count = onlineCount(this.sockets.openUsers(), this.store.allGrace());
+    const count = onlineCount(this.sockets.openUsers(), this.presenceStore.allGrace());
     for (const frame of presenceFrames(changes, count, iso)) {
       this.sockets.broadcast(frame);
     }
-    this.store.clearPresence();
+    this.presenceStore.clearPresence();
   }
 
   /**
@@ -466,14 +477,14 @@ export class ChatRoom extends DurableObject<Bindings> {
    */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    const store = this.ensureStore();
+    this.ensureStore();
     const now = Date.now();
-    for (const t of expiredTypists(store.allTyping(), now)) {
-      store.deleteTyping(t.userId);
+    for (const t of expiredTypists(this.presenceStore.allTyping(), now)) {
+      this.presenceStore.deleteTyping(t.userId);
       this.broadcastTyping(t.userId, t.displayName, false);
     }
-    for (const g of dueOffline(store.allGrace(), now, this.graceMs)) {
-      store.deleteGrace(g.userId);
+    for (const g of dueOffline(this.presenceStore.allGrace(), now, this.graceMs)) {
+      this.presenceStore.deleteGrace(g.userId);
       if (this.sockets.openOf(g.userId).length === 0) {
         this.goOffline(g.userId, g.goneAt, now);
       }
@@ -490,7 +501,7 @@ export class ChatRoom extends DurableObject<Bindings> {
    * with backoff, never thrown (a throwing alarm is retried only a few times, then dropped).
    */
   private async flushLastSeen(): Promise<void> {
-    const pending = this.store.pendingLastSeen();
+    const pending = this.presenceStore.pendingLastSeen();
     if (pending.length === 0) {
       return;
     }
@@ -501,15 +512,15 @@ export class ChatRoom extends DurableObject<Bindings> {
           throw new Error("TURSO_DATABASE_URL is not set");
         }
         await touchLastSeen(db, p.userId, p.at);
-        this.store.lastSeenWritten(p.userId, p.at);
+        this.presenceStore.lastSeenWritten(p.userId, p.at);
       } catch (err) {
         const giveUp = p.attempts + 1 >= LAST_SEEN_MAX_ATTEMPTS;
         const log = { level: "error", message: "last_seen_at write failed", giveUp };
         console.error(JSON.stringify({ ...log, room: this.roomId, error: String(err) }));
         if (giveUp) {
-          this.store.lastSeenWritten(p.userId, p.at);
+          this.presenceStore.lastSeenWritten(p.userId, p.at);
         } else {
-          this.store.lastSeenFailed(p.userId);
+          this.presenceStore.lastSeenFailed(p.userId);
         }
       }
     }
@@ -517,11 +528,11 @@ export class ChatRoom extends DurableObject<Bindings> {
 
   /** Arms the single alarm for the earliest deadline, if it's earlier than the one set. */
   private scheduleAlarm(now: number): void {
-    const pending = this.store.pendingLastSeen();
+    const pending = this.presenceStore.pendingLastSeen();
     const attempts = Math.min(6, ...pending.map((p) => p.attempts));
     const at = nextAlarmAt({
-      ...this.store.deadlines(),
-      firstPresenceQueuedAt: this.store.firstPresenceQueuedAt(),
+      ...this.presenceStore.deadlines(),
+      firstPresenceQueuedAt: this.presenceStore.firstPresenceQueuedAt(),
       graceMs: this.graceMs,
       now,
       retryMs: 1000 * 2 ** attempts,
@@ -598,7 +609,8 @@ export class ChatRoom extends DurableObject<Bindings> {
 
   /** Users shown online: an open socket, or gone for less than the grace period. */
   async onlineUserIds(): Promise<string[]> {
-    const grace = this.ensureStore().allGrace();
+    this.ensureStore();
+    const grace = this.presenceStore.allGrace();
     return [...onlineUsers(this.sockets.openUsers().values(), grace).keys()];
   }
 
@@ -620,7 +632,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     const now = Date.now();
     store.markRemoved(userId, now);
     const closed = this.sockets.closeTagged(`user:${userId}`, CLOSE_KICKED, reason);
-    const wasInGrace = store.deleteGrace(userId);
+    const wasInGrace = this.presenceStore.deleteGrace(userId);
     this.stopTyping(userId);
     if (closed.length > 0 || wasInGrace) {
       this.goOffline(userId, now, now);
@@ -630,7 +642,8 @@ export class ChatRoom extends DurableObject<Bindings> {
 
   /** A member's role changed: live sockets pick up the new role at once. */
   async setMemberRole(userId: string, role: Role): Promise<void> {
-    this.ensureStore().updateGraceIdentity(userId, { role });
+    this.ensureStore();
+    this.presenceStore.updateGraceIdentity(userId, { role });
     this.sockets.update(userId, { role });
   }
 
@@ -648,7 +661,8 @@ export class ChatRoom extends DurableObject<Bindings> {
     userId: string,
     fields: { displayName: string; isGuest: boolean },
   ): Promise<void> {
-    this.ensureStore().updateGraceIdentity(userId, { displayName: fields.displayName });
+    this.ensureStore();
+    this.presenceStore.updateGraceIdentity(userId, { displayName: fields.displayName });
     this.sockets.update(userId, { displayName: fields.displayName, isGuest: fields.isGuest });
   }
 
@@ -659,6 +673,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.store.forget();
+    this.presenceStore.forget();
     this.recentActions.clear();
   }
 }

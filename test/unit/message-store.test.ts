@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MessageStore, type RoomStorage, UNREAD_COUNT_CAP } from "../../src/chat/message-store";
+import { PresenceStore } from "../../src/chat/presence-store";
 import { memoryRoomStorage } from "./sqlite-storage";
 
 let storage: RoomStorage & { close(): void };
@@ -276,18 +277,23 @@ describe("MessageStore tickets and guards", () => {
   });
 });
 
-describe("MessageStore presence state", () => {
+describe("PresenceStore (typing, grace, last-seen outbox)", () => {
+  let presence: PresenceStore;
+  beforeEach(() => {
+    presence = new PresenceStore(storage);
+  });
+
   it("reports the earliest deadlines for the alarm", () => {
-    expect(store.deadlines()).toEqual({
+    expect(presence.deadlines()).toEqual({
       earliestTypingExpiry: null,
       earliestGoneAt: null,
       lastSeenPending: false,
     });
-    store.putTyping({ userId: "u1", displayName: "A", expiresAt: 700, broadcastAt: 0 });
-    store.putTyping({ userId: "u2", displayName: "B", expiresAt: 600, broadcastAt: 0 });
-    store.putGrace({ userId: "u3", displayName: "C", role: "member", joinedAt: 0, goneAt: 300 });
-    store.queueLastSeen("u4", 10);
-    expect(store.deadlines()).toEqual({
+    presence.putTyping({ userId: "u1", displayName: "A", expiresAt: 700, broadcastAt: 0 });
+    presence.putTyping({ userId: "u2", displayName: "B", expiresAt: 600, broadcastAt: 0 });
+    presence.putGrace({ userId: "u3", displayName: "C", role: "member", joinedAt: 0, goneAt: 300 });
+    presence.queueLastSeen("u4", 10);
+    expect(presence.deadlines()).toEqual({
       earliestTypingExpiry: 600,
       earliestGoneAt: 300,
       lastSeenPending: true,
@@ -295,21 +301,21 @@ describe("MessageStore presence state", () => {
   });
 
   it("keeps a newer last-seen queued while an older write completes", () => {
-    store.queueLastSeen("u1", 100);
-    store.queueLastSeen("u1", 200);
-    store.lastSeenWritten("u1", 100);
-    expect(store.pendingLastSeen()).toEqual([{ userId: "u1", at: 200, attempts: 0 }]);
-    store.lastSeenFailed("u1");
-    expect(store.pendingLastSeen()[0]?.attempts).toBe(1);
-    store.lastSeenWritten("u1", 200);
-    expect(store.pendingLastSeen()).toEqual([]);
+    presence.queueLastSeen("u1", 100);
+    presence.queueLastSeen("u1", 200);
+    presence.lastSeenWritten("u1", 100);
+    expect(presence.pendingLastSeen()).toEqual([{ userId: "u1", at: 200, attempts: 0 }]);
+    presence.lastSeenFailed("u1");
+    expect(presence.pendingLastSeen()[0]?.attempts).toBe(1);
+    presence.lastSeenWritten("u1", 200);
+    expect(presence.pendingLastSeen()).toEqual([]);
   });
 
   it("updates the identity of a user in grace, and tells whether a grace row was removed", () => {
-    store.putGrace({ userId: "u1", displayName: "Old", role: "member", joinedAt: 0, goneAt: 1 });
-    store.updateGraceIdentity("u1", { displayName: "New", role: "admin" });
-    expect(store.grace("u1")).toMatchObject({ displayName: "New", role: "admin" });
-    expect(store.deleteGrace("u1")).toBe(true);
-    expect(store.deleteGrace("u1")).toBe(false);
+    presence.putGrace({ userId: "u1", displayName: "Old", role: "member", joinedAt: 0, goneAt: 1 });
+    presence.updateGraceIdentity("u1", { displayName: "New", role: "admin" });
+    expect(presence.grace("u1")).toMatchObject({ displayName: "New", role: "admin" });
+    expect(presence.deleteGrace("u1")).toBe(true);
+    expect(presence.deleteGrace("u1")).toBe(false);
   });
 });

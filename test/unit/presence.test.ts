@@ -19,6 +19,7 @@ import {
   type QueuedPresence,
   readyPresence,
 } from "../../src/chat/presence";
+import { PresenceStore } from "../../src/chat/presence-store";
 import { Emitter } from "../../src/client/emitter";
 import { RoomPeers } from "../../src/client/peers";
 import type { RoomEvents } from "../../src/client/room-types";
@@ -289,11 +290,11 @@ describe("the presence outbox", () => {
 
 describe("the presence outbox in SQLite", () => {
   let storage: RoomStorage & { close(): void };
-  let store: MessageStore;
+  let store: PresenceStore;
   beforeEach(() => {
     storage = memoryRoomStorage();
-    store = new MessageStore(storage);
-    store.migrate(() => "epoch");
+    new MessageStore(storage).migrate(() => "epoch");
+    store = new PresenceStore(storage);
   });
   afterEach(() => storage.close());
 
@@ -328,15 +329,15 @@ describe("the presence outbox in SQLite", () => {
     // A room created at schema version 1: no presence outbox yet.
     storage.close();
     storage = memoryRoomStorage();
-    store = new MessageStore(storage);
-    store.migrate(() => "epoch", 1);
-    store.putGrace({ ...ada, role: "member", joinedAt: 0, goneAt: 1 });
+    new MessageStore(storage).migrate(() => "epoch", 1);
+    new PresenceStore(storage).putGrace({ ...ada, role: "member", joinedAt: 0, goneAt: 1 });
     const again = new MessageStore(storage);
     again.migrate(() => "other");
     expect(again.epoch).toBe("epoch");
-    expect(again.grace(ada.userId)).not.toBeNull();
-    again.queuePresence(onlineChange(ada), 5);
-    expect(again.pendingPresence().firstQueuedAt).toBe(5);
+    const presence = new PresenceStore(storage);
+    expect(presence.grace(ada.userId)).not.toBeNull();
+    presence.queuePresence(onlineChange(ada), 5);
+    expect(presence.pendingPresence().firstQueuedAt).toBe(5);
   });
 });
 
