@@ -1,11 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import * as z from "zod";
 import { configSchema } from "../config";
-import { createDb } from "../db/client";
 import type { Bindings } from "../env";
 import { errorBody, statusOfCode } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { iso, type Message, type Role } from "../shared/api";
+import type { Message, Role } from "../shared/api";
 import {
   CLOSE_KICKED,
   CLOSE_ROOM_DELETED,
@@ -16,26 +15,11 @@ import {
   PONG_TEXT,
   REPLAY_CAP,
   type ReceiptKind,
-  TYPING_TTL_MS,
 } from "../shared/protocol";
-import { touchLastSeen } from "../users/users-repo";
 import { type Attachment, newAttachment, noteBadFrame } from "./attachment";
+import { LastSeenWriter } from "./last-seen-writer";
 import { MessageStore, type StoredMessage } from "./message-store";
-import {
-  decideTyping,
-  dueOffline,
-  expiredTypists,
-  nextAlarmAt,
-  offlineChange,
-  onlineChange,
-  onlineCount,
-  onlineUsers,
-  onSocketClosed,
-  onSocketOpened,
-  presenceFlushDue,
-  presenceFrames,
-  readyPresence,
-} from "./presence";
+import { nextAlarmAt } from "./presence";
 import { PresenceStore } from "./presence-store";
 import { checkRate, type RatePolicy, RecentActions } from "./rate-limit";
 import { advanceWatermarks, type Watermarks } from "./receipts";
@@ -53,6 +37,7 @@ import {
   timelineFrame,
   toMessageDto,
 } from "./room-logic";
+import { RoomPresence } from "./room-presence";
 import { readUpgradeContext, type UpgradeContext } from "./room-stub";
 import type {
   ChangeOutcome,
@@ -74,9 +59,6 @@ const roomConfigSchema = configSchema
   })
   .extend({ TURSO_DATABASE_URL: z.string().optional(), TURSO_AUTH_TOKEN: z.string().optional() });
 
-/** A failed users.last_seen_at write is retried with backoff (1 s doubling, max 64 s), then dropped. */
-const LAST_SEEN_MAX_ATTEMPTS = 12;
-
 type Change = { kind: "edited"; content: string } | { kind: "deleted" };
 type SendResult =
   | { kind: "stored" | "duplicate"; message: StoredMessage }
@@ -91,15 +73,12 @@ type SendResult =
  */
 export class ChatRoom extends DurableObject<Bindings> {
   private readonly store: MessageStore;
-  private readonly presenceStore: PresenceStore;
+  private readonly presence: RoomPresence;
   private readonly sockets: RoomSockets;
   private readonly policy: RatePolicy;
   /** Each sender's recent send times, rebuilt from the messages table after a wake-up. */
   private readonly recentActions: RecentActions;
-  private readonly graceMs: number;
-  /** Most members a `ready` lists (READY_ONLINE_LIMIT); its onlineCount counts them all. */
-  private readonly readyOnlineLimit: number;
-  private readonly turso: { url: string | undefined; authToken: string | undefined };
+  private readonly lastSeen: LastSeenWriter;
   /** The alarm time this instance set; null when unknown (after a wake-up) or after it fired. */
   private alarmAt: number | null = null;
 
@@ -107,15 +86,22 @@ export class ChatRoom extends DurableObject<Bindings> {
     super(ctx, env);
     const cfg = roomConfigSchema.parse(env);
     this.policy = { limit: cfg.MESSAGE_RATE_LIMIT, windowMs: cfg.MESSAGE_RATE_WINDOW_MS };
-    this.graceMs = cfg.PRESENCE_GRACE_MS;
-    this.readyOnlineLimit = cfg.READY_ONLINE_LIMIT;
-    this.turso = { url: cfg.TURSO_DATABASE_URL, authToken: cfg.TURSO_AUTH_TOKEN || undefined };
     this.store = new MessageStore(ctx.storage);
-    this.presenceStore = new PresenceStore(ctx.storage);
+    const presenceStore = new PresenceStore(ctx.storage);
+    this.lastSeen = new LastSeenWriter(
+      presenceStore,
+      { url: cfg.TURSO_DATABASE_URL, authToken: cfg.TURSO_AUTH_TOKEN || undefined },
+      () => this.roomId,
+    );
     this.recentActions = new RecentActions(this.policy, (userId, from, n) =>
       this.store.newestActionTimes(userId, from, n),
     );
     this.sockets = new RoomSockets(ctx);
+    this.presence = new RoomPresence(presenceStore, this.sockets, {
+      graceMs: cfg.PRESENCE_GRACE_MS,
+      readyOnlineLimit: cfg.READY_ONLINE_LIMIT,
+      schedule: (now) => this.scheduleAlarm(now),
+    });
     void ctx.blockConcurrencyWhile(async () => this.store.migrate(newEpoch));
     // Heartbeats are answered by the runtime without waking the object, so idle rooms hibernate.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_TEXT, PONG_TEXT));
@@ -181,21 +167,13 @@ export class ChatRoom extends DurableObject<Bindings> {
     resume: Exclude<ResumeDecision, { kind: "invalid" }>,
   ): void {
     const store = this.store;
-    const others = this.sockets.openOf(att.userId).length;
-    const presence = onSocketOpened(
-      others,
-      others === 0 && this.presenceStore.grace(att.userId) !== null,
-    );
-    if (presence.endGrace) {
-      this.presenceStore.deleteGrace(att.userId);
-    }
+    const announceOnline = this.presence.opening(att.userId);
     this.sockets.accept(ws, att);
-    const grace = this.presenceStore.allGrace();
     send(ws, {
       type: "ready",
       room: up.room,
       you: { userId: att.userId, displayName: att.displayName, role: att.role },
-      ...readyPresence(this.sockets.openUsers(), grace, att.userId, this.readyOnlineLimit, iso),
+      ...this.presence.ready(att.userId),
       lastSeq: store.lastSeq,
       readSeq: store.watermarks(att.userId).readSeq,
       epoch: store.epoch,
@@ -206,10 +184,8 @@ export class ChatRoom extends DurableObject<Bindings> {
         send(ws, timelineFrame(ev, this.roomId));
       }
     }
-    if (presence.announceOnline) {
-      const now = Date.now();
-      this.presenceStore.queuePresence(onlineChange(att), now);
-      this.scheduleAlarm(now);
+    if (announceOnline) {
+      this.presence.announceOnline(att);
     }
   }
 
@@ -250,7 +226,7 @@ export class ChatRoom extends DurableObject<Bindings> {
         return;
       }
       case "typing":
-        this.onTyping(att, frame.isTyping);
+        this.presence.typing(att, frame.isTyping);
         return;
       case "read":
       case "delivered":
@@ -273,7 +249,7 @@ export class ChatRoom extends DurableObject<Bindings> {
         // Already closed.
       }
       this.ensureStore();
-      this.socketGone(att, false);
+      this.presence.socketGone(att);
     }
   }
 
@@ -281,7 +257,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     const att = this.sockets.depart(ws);
     if (att) {
       this.ensureStore();
-      this.socketGone(att, false);
+      this.presence.socketGone(att);
     }
   }
 
@@ -291,7 +267,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     this.sockets.set(ws, next);
     if (close) {
       this.sockets.close([ws], CLOSE_TOO_MANY_BAD_FRAMES, "too many invalid frames");
-      this.socketGone(next, false);
+      this.presence.socketGone(next);
     }
   }
 
@@ -351,7 +327,7 @@ export class ChatRoom extends DurableObject<Bindings> {
   private announceNewMessage(message: StoredMessage): void {
     const dto = toMessageDto(message, this.roomId);
     this.sockets.broadcast({ type: "receive_message", seq: message.seq, message: dto });
-    this.stopTyping(message.authorId);
+    this.presence.stopTyping(message.authorId);
   }
 
   private change(actor: Actor, seq: number, change: Change): ChangeOutcome {
@@ -397,79 +373,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     return next;
   }
 
-  // ---- typing and presence -----------------------------------------------------------------
-
-  private onTyping(att: Attachment, isTyping: boolean): void {
-    const now = Date.now();
-    const { next, broadcast } = decideTyping(
-      this.presenceStore.typing(att.userId),
-      isTyping,
-      att,
-      now,
-    );
-    if (next) {
-      this.presenceStore.putTyping(next);
-      this.scheduleAlarm(now);
-    } else {
-      this.presenceStore.deleteTyping(att.userId);
-    }
-    if (broadcast) {
-      this.broadcastTyping(att.userId, att.displayName, isTyping);
-    }
-  }
-
-  private stopTyping(userId: string): void {
-    const row = this.presenceStore.typing(userId);
-    if (row) {
-      this.presenceStore.deleteTyping(userId);
-      this.broadcastTyping(userId, row.displayName, false);
-    }
-  }
-
-  /** Never echoed to the typist: none of the typist's own sockets get it. */
-  private broadcastTyping(userId: string, displayName: string, isTyping: boolean): void {
-    this.sockets.broadcast(
-      { type: "typing", userId, displayName, isTyping, expiresInMs: isTyping ? TYPING_TTL_MS : 0 },
-      (_ws, att) => att.userId === userId,
-    );
-  }
-
-  /** A socket is gone (closed by the client, the network, or us): typing and presence follow. */
-  private socketGone(att: Attachment, removed: boolean): void {
-    const now = Date.now();
-    this.stopTyping(att.userId);
-    const outcome = onSocketClosed(this.sockets.openOf(att.userId).length, removed);
-    if (outcome === "start_grace") {
-      this.presenceStore.putGrace({ ...att, goneAt: now });
-    } else if (outcome === "offline_now") {
-      this.presenceStore.deleteGrace(att.userId);
-      this.goOffline(att.userId, now, now);
-    }
-    this.scheduleAlarm(now);
-  }
-
-  /** Queued for the next presence flush, like an online (the caller schedules the alarm). */
-  private goOffline(userId: string, lastSeenAt: number, now: number): void {
-    this.presenceStore.queuePresence(offlineChange(userId, lastSeenAt), now);
-    this.presenceStore.queueLastSeen(userId, lastSeenAt);
-  }
-
-  /**
-   * Sends the queued presence changes once the batch is due: one frame to every open socket
-   * (the joiners' own sockets too; an online they already have in ready.online is harmless), then
-   * forgets them. Queue read, sends and delete in one turn, so nothing is lost or sent twice.
-   */
-  private flushPresence(now: number): void {
-    const { changes, firstQueuedAt } = this.presenceStore.pendingPresence();
-    if (!presenceFlushDue(firstQueuedAt, now)) {
-      return;
-    }
-    const count = onlineCount(this.sockets.openUsers(), this.presenceStore.allGrace());
-    for (const frame of presenceFrames(changes, count, iso)) {
-      this.sockets.broadcast(frame);
-    }
-    this.presenceStore.clearPresence();
-  }
+  // ---- the alarm ---------------------------------------------------------------------------
 
   /**
    * The one alarm: typing expiry, the end of grace periods, the presence flush, and last-seen
@@ -479,63 +383,19 @@ export class ChatRoom extends DurableObject<Bindings> {
     this.alarmAt = null;
     this.ensureStore();
     const now = Date.now();
-    for (const t of expiredTypists(this.presenceStore.allTyping(), now)) {
-      this.presenceStore.deleteTyping(t.userId);
-      this.broadcastTyping(t.userId, t.displayName, false);
-    }
-    for (const g of dueOffline(this.presenceStore.allGrace(), now, this.graceMs)) {
-      this.presenceStore.deleteGrace(g.userId);
-      if (this.sockets.openOf(g.userId).length === 0) {
-        this.goOffline(g.userId, g.goneAt, now);
-      }
-    }
-    this.flushPresence(now);
+    this.presence.onAlarm(now);
     // Everything above is settled before the libSQL write lets other events in (input gate).
     this.scheduleAlarm(now);
-    await this.flushLastSeen();
+    await this.lastSeen.flush();
     this.scheduleAlarm(Date.now());
-  }
-
-  /**
-   * Writes queued users.last_seen_at values, once each. A failure is retried by a later alarm
-   * with backoff, never thrown (a throwing alarm is retried only a few times, then dropped).
-   */
-  private async flushLastSeen(): Promise<void> {
-    const pending = this.presenceStore.pendingLastSeen();
-    if (pending.length === 0) {
-      return;
-    }
-    const db = this.turso.url ? createDb(this.turso.url, this.turso.authToken) : null;
-    for (const p of pending) {
-      try {
-        if (!db) {
-          throw new Error("TURSO_DATABASE_URL is not set");
-        }
-        await touchLastSeen(db, p.userId, p.at);
-        this.presenceStore.lastSeenWritten(p.userId, p.at);
-      } catch (err) {
-        const giveUp = p.attempts + 1 >= LAST_SEEN_MAX_ATTEMPTS;
-        const log = { level: "error", message: "last_seen_at write failed", giveUp };
-        console.error(JSON.stringify({ ...log, room: this.roomId, error: String(err) }));
-        if (giveUp) {
-          this.presenceStore.lastSeenWritten(p.userId, p.at);
-        } else {
-          this.presenceStore.lastSeenFailed(p.userId);
-        }
-      }
-    }
   }
 
   /** Arms the single alarm for the earliest deadline, if it's earlier than the one set. */
   private scheduleAlarm(now: number): void {
-    const pending = this.presenceStore.pendingLastSeen();
-    const attempts = Math.min(6, ...pending.map((p) => p.attempts));
     const at = nextAlarmAt({
-      ...this.presenceStore.deadlines(),
-      firstPresenceQueuedAt: this.presenceStore.firstPresenceQueuedAt(),
-      graceMs: this.graceMs,
+      ...this.presence.deadlines(),
       now,
-      retryMs: 1000 * 2 ** attempts,
+      retryMs: this.lastSeen.retryMs(),
     });
     if (at !== null && (this.alarmAt === null || at < this.alarmAt)) {
       this.alarmAt = at;
@@ -610,8 +470,7 @@ export class ChatRoom extends DurableObject<Bindings> {
   /** Users shown online: an open socket, or gone for less than the grace period. */
   async onlineUserIds(): Promise<string[]> {
     this.ensureStore();
-    const grace = this.presenceStore.allGrace();
-    return [...onlineUsers(this.sockets.openUsers().values(), grace).keys()];
+    return this.presence.onlineUserIds();
   }
 
   // ---- RPC CONTRACT used by other features (rooms, auth, users). Idempotent. ---------------
@@ -628,22 +487,15 @@ export class ChatRoom extends DurableObject<Bindings> {
 
   /** Membership ended (kick or leave): close that user's sockets (4003) and forget its presence. */
   async removeMember(userId: string, reason: "kicked" | "left"): Promise<void> {
-    const store = this.ensureStore();
-    const now = Date.now();
-    store.markRemoved(userId, now);
+    this.ensureStore().markRemoved(userId, Date.now());
     const closed = this.sockets.closeTagged(`user:${userId}`, CLOSE_KICKED, reason);
-    const wasInGrace = this.presenceStore.deleteGrace(userId);
-    this.stopTyping(userId);
-    if (closed.length > 0 || wasInGrace) {
-      this.goOffline(userId, now, now);
-      this.scheduleAlarm(now);
-    }
+    this.presence.memberRemoved(userId, closed.length);
   }
 
   /** A member's role changed: live sockets pick up the new role at once. */
   async setMemberRole(userId: string, role: Role): Promise<void> {
     this.ensureStore();
-    this.presenceStore.updateGraceIdentity(userId, { role });
+    this.presence.updateIdentity(userId, { role });
     this.sockets.update(userId, { role });
   }
 
@@ -652,7 +504,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     this.ensureStore().markSessionRevoked(sessionId, Date.now());
     const tag = `session:${sessionId}`;
     for (const att of this.sockets.closeTagged(tag, CLOSE_UNAUTHORIZED, "session revoked")) {
-      this.socketGone(att, false);
+      this.presence.socketGone(att);
     }
   }
 
@@ -662,7 +514,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     fields: { displayName: string; isGuest: boolean },
   ): Promise<void> {
     this.ensureStore();
-    this.presenceStore.updateGraceIdentity(userId, { displayName: fields.displayName });
+    this.presence.updateIdentity(userId, { displayName: fields.displayName });
     this.sockets.update(userId, { displayName: fields.displayName, isGuest: fields.isGuest });
   }
 
@@ -673,7 +525,7 @@ export class ChatRoom extends DurableObject<Bindings> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.store.forget();
-    this.presenceStore.forget();
+    this.presence.forget();
     this.recentActions.clear();
   }
 }
