@@ -3,7 +3,7 @@ import type { AppContext, Cleanup } from "./context";
 import { h, replaceChildren } from "./dom";
 import { errorText } from "./format";
 import { homePath, parseRoute, type Route } from "./router";
-import { loadTokens, onTokensChangedElsewhere, saveTokens } from "./session";
+import { loadTokens, onTokensChangedElsewhere, saveTokens, tabsRefreshLock } from "./session";
 import { authPanel } from "./views/auth";
 import { mountChat } from "./views/chat";
 import { mountHome } from "./views/home";
@@ -33,6 +33,9 @@ class App {
           this.signedOut();
         }
       },
+      // Tabs take turns refreshing the shared pair; the second adopts what the first stored.
+      refreshLock: tabsRefreshLock(),
+      loadTokens,
     });
     onTokensChangedElsewhere((tokens) => {
       this.client.setTokens(tokens);

@@ -1,4 +1,4 @@
-import type { Tokens } from "../src/client";
+import type { RefreshLock, Tokens } from "../src/client";
 
 /**
  * The session's tokens live in localStorage under this key, so a reload or a new tab stays signed
@@ -45,6 +45,24 @@ export function onTokensChangedElsewhere(fn: (tokens: Tokens | null) => void): (
   window.addEventListener("storage", listener);
   return () => window.removeEventListener("storage", listener);
 }
+
+/**
+ * A lock shared by every tab of this origin (Web Locks API) for the SDK's `refreshLock`: two tabs
+ * whose access tokens expire together would otherwise both present the same single-use refresh
+ * token, and the second would end the session in every tab. Under the lock, the tab that comes
+ * second re-reads localStorage (`loadTokens`) and adopts the pair the first one stored. Undefined
+ * where there is no `navigator.locks` (old browsers, plain-http origins other than localhost):
+ * tabs then only have the `storage` event.
+ */
+export function tabsRefreshLock(): RefreshLock | undefined {
+  const locks: LockManager | undefined = globalThis.navigator?.locks;
+  if (!locks) {
+    return undefined;
+  }
+  return (fn) => locks.request(REFRESH_LOCK, () => fn());
+}
+
+const REFRESH_LOCK = "edge-chat.tokens.refresh";
 
 function parseTokens(raw: string): Tokens | null {
   try {

@@ -8,10 +8,29 @@ export type Tokens = TokenPair;
 export type TokensListener = (tokens: Tokens | null) => void;
 
 /**
+ * Runs `fn` while holding a lock shared by every context (browser tab, worker) that shares the
+ * stored tokens, e.g. `(fn) => navigator.locks.request("tokens", fn)`; resolves with its result.
+ */
+export type RefreshLock = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * How contexts that share one stored token pair take turns refreshing it: inside `refreshLock`,
+ * the session re-reads the stored pair with `loadTokens` and adopts it instead of refreshing
+ * when another context already rotated.
+ */
+export interface SharedTokens {
+  refreshLock?: RefreshLock;
+  /** The stored tokens as they are now; null when none (or unreadable) lets the refresh go on. */
+  loadTokens?: () => Tokens | null;
+}
+
+/**
  * Holds the session's tokens and rotates them. Refresh tokens are single use and a reused one
  * revokes the whole session on the server (src/auth/routes.ts), so at most one refresh is ever in
  * flight: concurrent 401s all wait for the same rotation, and a request that failed with a token
- * that has since been replaced just retries with the new one.
+ * that has since been replaced just retries with the new one. With `shared`, that also holds
+ * across contexts sharing the stored pair (tabs): refreshes take turns under `refreshLock`, and
+ * one that finds the stored pair already rotated adopts it rather than reuse the old token.
  */
 export class TokenSession {
   private current: Tokens | null;
@@ -21,6 +40,7 @@ export class TokenSession {
     initial: Tokens | null,
     private readonly onTokens: TokensListener | undefined,
     private readonly rotate: (refreshToken: string) => Promise<Tokens>,
+    private readonly shared: SharedTokens = {},
   ) {
     this.current = initial;
   }
@@ -69,6 +89,32 @@ export class TokenSession {
     if (!refreshToken) {
       throw signedOut("Not signed in");
     }
+    const { refreshLock } = this.shared;
+    return refreshLock
+      ? refreshLock(() => this.refreshUnlessRotated(refreshToken))
+      : this.refreshUnlessRotated(refreshToken);
+  }
+
+  /**
+   * Runs holding the shared lock, if any. While this context waited for it, it may have been
+   * given other tokens (setTokens, sign-in, sign-out), or another context may have rotated and
+   * stored the new pair: reusing `refreshToken` would then end the session, so the newer pair
+   * wins. Without `shared` neither can have happened, and this just rotates.
+   */
+  private async refreshUnlessRotated(refreshToken: string): Promise<string> {
+    if (this.current?.refreshToken !== refreshToken) {
+      return this.theirs();
+    }
+    const stored = this.shared.loadTokens?.() ?? null;
+    if (stored === null || stored.refreshToken === refreshToken) {
+      return this.rotateFrom(refreshToken);
+    }
+    this.set(stored);
+    // A stored pair with only a refresh token: rotate that one, still holding the lock.
+    return stored.token ? stored.token : this.rotateFrom(stored.refreshToken);
+  }
+
+  private async rotateFrom(refreshToken: string): Promise<string> {
     let pair: Tokens;
     try {
       pair = await this.rotate(refreshToken);
@@ -85,13 +131,18 @@ export class TokenSession {
     }
     if (this.current?.refreshToken !== refreshToken) {
       // Signed out or signed in as someone else while the refresh ran: theirs wins.
-      if (this.current?.token) {
-        return this.current.token;
-      }
-      throw signedOut("Signed out during a token refresh");
+      return this.theirs();
     }
     this.set(pair);
     return pair.token;
+  }
+
+  /** The access token of tokens that replaced the ones being refreshed; signed out if none. */
+  private theirs(): string {
+    if (this.current?.token) {
+      return this.current.token;
+    }
+    throw signedOut("Signed out during a token refresh");
   }
 }
 

@@ -21,7 +21,7 @@ import {
   type ReceiptsApi,
   type RoomsApi,
 } from "./api";
-import { TokenSession, type Tokens } from "./auth";
+import { type RefreshLock, TokenSession, type Tokens } from "./auth";
 import { type FetchLike, HttpClient } from "./http";
 import { RoomConnection } from "./room-connection";
 import type { RoomOptions } from "./room-types";
@@ -56,7 +56,7 @@ export type {
   ReceiptsApi,
   RoomsApi,
 } from "./api";
-export type { Tokens, TokensListener } from "./auth";
+export type { RefreshLock, Tokens, TokensListener } from "./auth";
 export type { Unsubscribe } from "./emitter";
 export { ChatApiError, type ErrorCode, isChatApiError } from "./errors";
 export type { FetchLike } from "./http";
@@ -88,6 +88,19 @@ export interface ChatClientOptions {
   tokens?: Tokens | null;
   /** Called with the tokens after every sign-in and rotation, and null when they are cleared: persist them here. */
   onTokens?: (tokens: Tokens | null) => void;
+  /**
+   * For tokens shared with other contexts (browser tabs over localStorage): runs `fn` holding a
+   * lock they all share, e.g. `(fn) => navigator.locks.request("chat.tokens", fn)`. Refreshes
+   * then take turns, and each re-reads the stored pair (`loadTokens`) before rotating, so no two
+   * contexts ever present the same single-use refresh token.
+   */
+  refreshLock?: RefreshLock;
+  /**
+   * Reads the stored tokens as they are now (the pair `onTokens` persisted, maybe from another
+   * context). Before rotating, inside `refreshLock`, a stored pair with a different refresh token
+   * is adopted (and passed to onTokens) instead of refreshing; null lets the refresh go on.
+   */
+  loadTokens?: () => Tokens | null;
   /** A fetch to use instead of the global one. */
   fetch?: FetchLike;
   /** A WebSocket class to use instead of the global one. */
@@ -141,18 +154,23 @@ export interface ChatClient {
  */
 export function createChatClient(options: ChatClientOptions): ChatClient {
   let http: HttpClient | null = null;
-  const session = new TokenSession(options.tokens ?? null, options.onTokens, (refreshToken) => {
-    if (!http) {
-      throw new Error("HTTP client not ready");
-    }
-    return http.request({
-      method: "POST",
-      path: "/auth/refresh",
-      json: { refreshToken },
-      auth: false,
-      schema: tokenPairSchema,
-    });
-  });
+  const session = new TokenSession(
+    options.tokens ?? null,
+    options.onTokens,
+    (refreshToken) => {
+      if (!http) {
+        throw new Error("HTTP client not ready");
+      }
+      return http.request({
+        method: "POST",
+        path: "/auth/refresh",
+        json: { refreshToken },
+        auth: false,
+        schema: tokenPairSchema,
+      });
+    },
+    { refreshLock: options.refreshLock, loadTokens: options.loadTokens },
+  );
   http = new HttpClient(options.baseUrl, options.fetch, session);
   const apis = createApis(http, session);
   const socketBase = http.baseUrl.replace(/^http/, "ws");
