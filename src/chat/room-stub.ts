@@ -14,20 +14,67 @@ export type RoomStub = ReturnType<typeof roomStub>;
 
 /**
  * Runs `fn` against several rooms' objects in parallel. Used for fan-out after a change that is
- * already committed in libSQL (logout, profile change): a room that fails is logged, not retried,
- * because the next upgrade or send re-checks the database anyway.
+ * already committed in libSQL (kick, leave, role change, logout, profile change, room delete):
+ * the room calls are idempotent, so one that fails with an error the runtime marks transient is
+ * retried (callWithRetries) on a fresh stub. A room that still fails is logged and skipped: its
+ * next upgrade re-checks the database, but its open sockets would miss the change until then.
  */
 export async function forEachRoom(
   env: Bindings,
   roomIds: readonly string[],
   fn: (stub: RoomStub) => Promise<unknown>,
 ): Promise<void> {
-  const results = await Promise.allSettled(roomIds.map((id) => fn(roomStub(env, id))));
-  for (const r of results) {
+  const results = await Promise.allSettled(
+    roomIds.map((id) => callWithRetries(() => fn(roomStub(env, id)))),
+  );
+  results.forEach((r, i) => {
     if (r.status === "rejected") {
-      console.error(
-        JSON.stringify({ level: "error", message: "room fan-out failed", error: String(r.reason) }),
-      );
+      const log = { level: "error", message: "room fan-out failed", room: roomIds[i] };
+      console.error(JSON.stringify({ ...log, error: String(r.reason) }));
+    }
+  });
+}
+
+/**
+ * Whether a Durable Object call may be retried: the runtime sets `retryable` on errors that are
+ * transient (a network blip, an object reset by a deploy), and `overloaded` on ones where
+ * retrying only adds load (Cloudflare's guidance: don't).
+ */
+export function isRetryable(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) {
+    return false;
+  }
+  const e = err as { retryable?: unknown; overloaded?: unknown };
+  return e.retryable === true && e.overloaded !== true;
+}
+
+export interface RetryOptions {
+  attempts: number;
+  /** first delay; each retry doubles it, with ±50% jitter */
+  backoffMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+const defaultRetry: RetryOptions = {
+  attempts: 3,
+  backoffMs: 100,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Calls `call` until it succeeds, fails with an error that isn't retryable, or attempts run out. */
+export async function callWithRetries<T>(
+  call: () => Promise<T>,
+  options: RetryOptions = defaultRetry,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= options.attempts || !isRetryable(err)) {
+        throw err;
+      }
+      const base = options.backoffMs * 2 ** (attempt - 1);
+      await options.sleep(base * (0.5 + Math.random()));
     }
   }
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   buildUpgradeRequest,
+  callWithRetries,
+  isRetryable,
   readUpgradeContext,
   UPGRADE_CONTEXT_HEADER,
   type UpgradeContext,
@@ -57,5 +59,70 @@ describe("the forwarded upgrade", () => {
       const req = new Request("https://x/", { headers: { [UPGRADE_CONTEXT_HEADER]: bad } });
       expect(readUpgradeContext(req)).toBeNull();
     }
+  });
+});
+
+/** An error as the runtime throws it for a failed Durable Object call. */
+function doError(flags: { retryable?: boolean; overloaded?: boolean }): Error {
+  return Object.assign(new Error("Durable Object call failed"), flags);
+}
+
+describe("room calls after a committed change", () => {
+  const noWait = { attempts: 3, backoffMs: 100 };
+
+  it("retries a transient failure on a fresh call and returns the result", async () => {
+    const delays: number[] = [];
+    let calls = 0;
+    const result = await callWithRetries(
+      async () => {
+        calls++;
+        if (calls < 3) {
+          throw doError({ retryable: true });
+        }
+        return "closed";
+      },
+      { ...noWait, sleep: async (ms) => void delays.push(ms) },
+    );
+    expect(result).toBe("closed");
+    expect(calls).toBe(3);
+    // 100 ms then 200 ms, each with ±50% jitter
+    expect(delays[0]).toBeGreaterThanOrEqual(50);
+    expect(delays[0]).toBeLessThan(150);
+    expect(delays[1]).toBeGreaterThanOrEqual(100);
+    expect(delays[1]).toBeLessThan(300);
+  });
+
+  it("gives up after the last attempt with the last error", async () => {
+    let calls = 0;
+    const failing = callWithRetries(
+      async () => {
+        calls++;
+        throw doError({ retryable: true });
+      },
+      { ...noWait, sleep: async () => {} },
+    );
+    await expect(failing).rejects.toThrow("Durable Object call failed");
+    expect(calls).toBe(3);
+  });
+
+  it("does not retry an overloaded object, a permanent error or a bug", async () => {
+    for (const err of [
+      doError({ retryable: true, overloaded: true }),
+      doError({ retryable: false }),
+      new TypeError("x is not a function"),
+    ]) {
+      let calls = 0;
+      const once = callWithRetries(
+        async () => {
+          calls++;
+          throw err;
+        },
+        { ...noWait, sleep: async () => {} },
+      );
+      await expect(once).rejects.toBe(err);
+      expect(calls).toBe(1);
+    }
+    expect(isRetryable("retryable")).toBe(false);
+    expect(isRetryable(null)).toBe(false);
   });
 });
