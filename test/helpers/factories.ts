@@ -1,4 +1,6 @@
 import { expect } from "vitest";
+import { signAccessToken } from "../../src/auth/tokens";
+import { DEV_JWT_SECRET } from "../../src/config";
 import type { Api } from "./api";
 
 export const uniq = () => crypto.randomUUID().slice(0, 8);
@@ -10,6 +12,20 @@ export interface TestUser {
   displayName: string;
   token: string;
   refreshToken: string;
+}
+
+/**
+ * An access token for the same user and session that expired ten minutes ago, signed with the
+ * dev secret the service uses locally: what a client holds after a laptop slept past 15 minutes.
+ */
+export async function expiredTokenOf(user: TestUser): Promise<string> {
+  const [, payload] = user.token.split(".");
+  const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString()) as { sid: string };
+  return signAccessToken(
+    { userId: user.id, sessionId: claims.sid },
+    DEV_JWT_SECRET,
+    Date.now() - 25 * 60 * 1000,
+  );
 }
 
 /** Registers a fresh email account (random email, so files never collide on the shared DB). */

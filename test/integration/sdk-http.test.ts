@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signAccessToken } from "../../src/auth/tokens";
 import {
   ChatApiError,
   type ChatClient,
@@ -8,9 +7,8 @@ import {
   parseInviteToken,
   type Tokens,
 } from "../../src/client/index";
-import { DEV_JWT_SECRET } from "../../src/config";
 import { type Api, apiClient } from "../helpers/api";
-import { registerUser, type TestUser, uniq } from "../helpers/factories";
+import { expiredTokenOf, registerUser, type TestUser, uniq } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
 
 // The SDK's HTTP half against the real service: every route typed, tokens attached, the refresh
@@ -40,20 +38,6 @@ function countingFetch(): { fetch: FetchLike; refreshes: () => number } {
     },
     refreshes: () => n,
   };
-}
-
-/**
- * An access token for the same user and session that expired ten minutes ago, signed with the
- * dev secret the service uses locally: what a client holds after a laptop slept past 15 minutes.
- */
-async function expiredTokenOf(user: TestUser): Promise<string> {
-  const [, payload] = user.token.split(".");
-  const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as { sid: string };
-  return signAccessToken(
-    { userId: user.id, sessionId: claims.sid },
-    DEV_JWT_SECRET,
-    Date.now() - 25 * 60 * 1000,
-  );
 }
 
 function clientOf(user: TestUser, extra: Partial<Parameters<typeof createChatClient>[0]> = {}) {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signAccessToken } from "../../src/auth/tokens";
 import {
   type ChatClientOptions,
   createChatClient,
@@ -7,9 +6,8 @@ import {
   type RefreshLock,
   type Tokens,
 } from "../../src/client/index";
-import { DEV_JWT_SECRET } from "../../src/config";
 import { type Api, apiClient } from "../helpers/api";
-import { registerUser, type TestUser } from "../helpers/factories";
+import { expiredTokenOf, registerUser, type TestUser } from "../helpers/factories";
 import { type Service, startService } from "../helpers/service";
 
 // Two SDK clients sharing one stored token pair, like two tabs of the web app over localStorage,
@@ -26,17 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.close();
 });
-
-/** An access token of the user's session that expired ten minutes ago (dev secret, as locally). */
-async function expiredTokenOf(user: TestUser): Promise<string> {
-  const [, payload] = user.token.split(".");
-  const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as { sid: string };
-  return signAccessToken(
-    { userId: user.id, sessionId: claims.sid },
-    DEV_JWT_SECRET,
-    Date.now() - 25 * 60 * 1000,
-  );
-}
 
 /** An async mutex standing in for navigator.locks: each fn starts once the previous settled. */
 function mutex(): RefreshLock {
