@@ -15,6 +15,13 @@ export interface Schema<T> {
 /** A `fetch` as the SDK calls it (the global one, or the app's: a test double, a proxy). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
+/**
+ * How long one HTTP call may take before the SDK gives up on it (`unavailable`), unless the
+ * client sets `requestTimeoutMs`. Without a limit a request the network silently dropped would
+ * hang its caller, and a token refresh held under `refreshLock` would hold up every tab.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 /** Query values; undefined and null ones are left out. */
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -43,6 +50,7 @@ export class HttpClient {
     baseUrl: string,
     fetchImpl: FetchLike | undefined,
     private readonly session: TokenSession,
+    private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     const impl = fetchImpl ?? globalThis.fetch;
@@ -98,13 +106,20 @@ export class HttpClient {
     }
     const url = this.url(spec.path, spec.query);
     let res: Response;
+    // The signal also bounds reading the body (res.json() rejects once it fires).
+    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      res = await this.fetchFn(url, { method: spec.method, headers, body });
+      res = await this.fetchFn(url, { method: spec.method, headers, body, signal });
     } catch (e) {
+      const what = signal.aborted
+        ? `no answer within ${this.timeoutMs} ms`
+        : e instanceof Error
+          ? e.message
+          : String(e);
       throw new ChatApiError({
         status: 0,
         code: "unavailable",
-        message: `Network error on ${spec.method} ${spec.path}: ${e instanceof Error ? e.message : String(e)}`,
+        message: `Network error on ${spec.method} ${spec.path}: ${what}`,
         cause: e,
       });
     }
@@ -119,6 +134,14 @@ export class HttpClient {
     try {
       data = await res.json();
     } catch (e) {
+      if (signal.aborted) {
+        throw new ChatApiError({
+          status: 0,
+          code: "unavailable",
+          message: `Network error on ${spec.method} ${spec.path}: the answer did not arrive within ${this.timeoutMs} ms`,
+          cause: e,
+        });
+      }
       throw unexpected(res.status, `${spec.method} ${spec.path} answered with invalid JSON`, e);
     }
     const parsed = spec.schema.safeParse(data);

@@ -103,6 +103,11 @@ export interface ChatClientOptions {
   loadTokens?: () => Tokens | null;
   /** A fetch to use instead of the global one. */
   fetch?: FetchLike;
+  /**
+   * Gives up on an HTTP call that has no answer after this long (default 30000), with a
+   * ChatApiError `unavailable` (status 0), as for any network error.
+   */
+  requestTimeoutMs?: number;
   /** A WebSocket class to use instead of the global one. */
   WebSocket?: WebSocketConstructor;
   /** Makes clientIds for sends (default crypto.randomUUID, with a fallback where it is missing). */
@@ -171,7 +176,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     },
     { refreshLock: options.refreshLock, loadTokens: options.loadTokens },
   );
-  http = new HttpClient(options.baseUrl, options.fetch, session);
+  http = new HttpClient(options.baseUrl, options.fetch, session, options.requestTimeoutMs);
   const apis = createApis(http, session);
   const socketBase = http.baseUrl.replace(/^http/, "ws");
   const newId = options.generateId ?? randomId;

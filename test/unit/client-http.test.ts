@@ -160,6 +160,37 @@ describe("createChatClient over HTTP (fake fetch)", () => {
     });
   });
 
+  it("gives up on a call with no answer after requestTimeoutMs, as unavailable", async () => {
+    // A server that never answers, and one that sends headers then stalls mid-body; both honour
+    // the abort signal as a real fetch does.
+    const silent = async (_url: string, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => {
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+      });
+    const stalled = async (_url: string, init?: RequestInit) =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"room":'));
+            init?.signal?.addEventListener("abort", () => controller.error(init.signal?.reason));
+          },
+        }),
+        { status: 200, headers: { "content-type": "application/json" } },
+      );
+    for (const [fetch, says] of [
+      [silent, "no answer within 50 ms"],
+      [stalled, "the answer did not arrive within 50 ms"],
+    ] as const) {
+      const client = createChatClient({ baseUrl: "http://chat.test", fetch, requestTimeoutMs: 50 });
+      const started = Date.now();
+      const failed = await client.invites.preview("tok").catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(ChatApiError);
+      expect(failed).toMatchObject({ status: 0, code: "unavailable" });
+      expect((failed as ChatApiError).message).toContain(says);
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+  });
+
   it("refuses an answer that doesn't match the shared schema", async () => {
     const client = createChatClient({
       baseUrl: "http://chat.test",
