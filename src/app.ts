@@ -9,6 +9,7 @@ import { invitesRoutes, roomInvitesRoutes } from "./invites/routes";
 import { ApiError, errorBody, renderError } from "./lib/errors";
 import { newRouter } from "./lib/openapi";
 import { isOriginAllowed } from "./lib/origins";
+import { memberRoutes } from "./rooms/member-routes";
 import { roomsRoutes } from "./rooms/routes";
 import { servicesMiddleware } from "./services";
 import { meRoutes } from "./users/routes";
@@ -57,6 +58,7 @@ export function createApp() {
   app.route("/api/auth", authRoutes);
   app.route("/api/me", meRoutes);
   app.route("/api/rooms", roomsRoutes);
+  app.route("/api/rooms", memberRoutes);
   app.route("/api/rooms", roomInvitesRoutes);
   app.route("/api/rooms", chatRoutes);
   app.route("/api/invites", invitesRoutes);
