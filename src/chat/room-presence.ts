@@ -109,12 +109,9 @@ export class RoomPresence {
   socketGone(att: Attachment): void {
     const now = Date.now();
     this.stopTyping(att.userId);
-    const outcome = onSocketClosed(this.sockets.openOf(att.userId).length, false);
-    if (outcome === "start_grace") {
+    // Never "offline_now" here: a removed member goes through memberRemoved instead.
+    if (onSocketClosed(this.sockets.openOf(att.userId).length, false) === "start_grace") {
       this.store.putGrace({ ...att, goneAt: now });
-    } else if (outcome === "offline_now") {
-      this.store.deleteGrace(att.userId);
-      this.goOffline(att.userId, now, now);
     }
     this.options.schedule(now);
   }
