@@ -153,13 +153,28 @@ export type CountedPresenceFrame = PresenceFrame & { onlineCount: number };
  * the queue holds every change since the last flush, so that is exact after the last frame. A
  * flush split into several frames (over PRESENCE_BATCH_MAX changes in one batch window) gives
  * each the same final count; they go out back to back in one turn.
+ *
+ * A big room (more online than `rosterLimit`, READY_ONLINE_LIMIT) switches to occupancy: only
+ * the offline changes and the count go out, arrivals are not announced. Telling every member of
+ * every arrival costs O(N) bytes per join, O(N^2) for a crowd, and in a room that big no client
+ * holds the whole list anyway (`ready.online` is partial). Departures still go out, so a client's
+ * list never shows someone who left; a flush with nothing left to tell is a count-only
+ * `user_status_batch` with no changes.
  */
 export function presenceFrames(
   queue: readonly QueuedPresence[],
   onlineCount: number,
   iso: (ms: number) => string,
+  rosterLimit: number,
 ): CountedPresenceFrame[] {
-  const changes = queue.map((q) => toChange(q, iso));
+  if (queue.length === 0) {
+    return [];
+  }
+  const told = onlineCount > rosterLimit ? queue.filter((q) => q.status === "offline") : queue;
+  if (told.length === 0) {
+    return [{ type: "user_status_batch", changes: [], onlineCount }];
+  }
+  const changes = told.map((q) => toChange(q, iso));
   const frames: CountedPresenceFrame[] = [];
   for (let i = 0; i < changes.length; i += PRESENCE_BATCH_MAX) {
     const chunk = changes.slice(i, i + PRESENCE_BATCH_MAX);

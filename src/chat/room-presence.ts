@@ -31,7 +31,10 @@ export class RoomPresence {
     private readonly sockets: RoomSockets,
     private readonly options: {
       graceMs: number;
-      /** Most members a `ready` lists (READY_ONLINE_LIMIT); its onlineCount counts them all. */
+      /**
+       * Most members a `ready` lists (READY_ONLINE_LIMIT); its onlineCount counts them all. Above
+       * it online, arrivals are no longer announced (presenceFrames).
+       */
       readyOnlineLimit: number;
       /** Arms the room's alarm for the earliest deadline (see ChatRoom.scheduleAlarm). */
       schedule: (now: number) => void;
@@ -177,8 +180,8 @@ export class RoomPresence {
 
   /**
    * Sends the queued presence changes once the batch is due: one frame to every open socket
-   * (the joiners' own sockets too; an online they already have in ready.online is harmless), then
-   * forgets them. Queue read, sends and delete in one turn, so nothing is lost or sent twice.
+   * (the joiners' own sockets too; an online they already have in ready.online is harmless; in a
+   * big room only departures and the count, see presenceFrames), then forgets them. Queue read, sends and delete in one turn, so nothing is lost or sent twice.
    */
   private flush(now: number): void {
     const { changes, firstQueuedAt } = this.store.pendingPresence();
@@ -186,7 +189,7 @@ export class RoomPresence {
       return;
     }
     const count = onlineCount(this.sockets.openUsers(), this.store.allGrace());
-    for (const frame of presenceFrames(changes, count, iso)) {
+    for (const frame of presenceFrames(changes, count, iso, this.options.readyOnlineLimit)) {
       this.sockets.broadcast(frame);
     }
     this.store.clearPresence();

@@ -26,9 +26,10 @@ export interface PresenceLoad {
  * receipt watermarks. Emits `presence` and `typing` on changes.
  *
  * `online` may be partial: a `ready` lists at most the server's READY_ONLINE_LIMIT members, and
- * presence frames only add the ones who come later. `onlineCount` is exact (every ready and
- * presence frame carries it). The list only ever holds people who are online, so when its size
- * equals the count it is complete.
+ * presence frames only add the ones who come later, and only while the room has at most that many
+ * online (above it the server announces departures and the count, not arrivals). `onlineCount`
+ * is exact (every ready and presence frame carries it). The list only ever holds people who are
+ * online, so when its size equals the count it is complete.
  */
 export class RoomPeers {
   private online = new Map<string, OnlineUser>();
@@ -84,9 +85,13 @@ export class RoomPeers {
       load.changes.push(...changes);
     }
     const events = changes.map((c) => this.apply(c));
+    const before = this.count;
     this.count = frame.onlineCount ?? this.online.size;
     for (const e of events) {
       this.events.emit("presence", e);
+    }
+    if (this.count !== before) {
+      this.events.emit("online_count", this.count);
     }
   }
 

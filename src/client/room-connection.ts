@@ -184,7 +184,8 @@ export class RoomConnection {
   /**
    * Members online now (you included), as of `ready` and the presence events since. In a big
    * room this is partial: `ready` lists at most the server's READY_ONLINE_LIMIT members (you
-   * first, then by name), and later presence frames add whoever comes. Complete when
+   * first, then by name), and while more than that are online the server tells departures and
+   * the count but not arrivals (`online_count` events). Complete when
    * `online.length === onlineCount`; `loadPresence()` fills it.
    */
   get online(): OnlineUser[] {
@@ -342,7 +343,8 @@ export class RoomConnection {
    * the list (then `online.length === onlineCount`). Call it when the app shows the full list;
    * the room never does it by itself, as that would bring back the O(N) bytes per join that the
    * bounded `ready.online` avoids. Presence frames that arrive meanwhile are applied on top, and
-   * later ones keep the list complete until the next reconnect, whose `ready` is partial again.
+   * later ones keep it complete while the room has at most READY_ONLINE_LIMIT online (above
+   * that, arrivals are only counted: load again when `online.length < onlineCount`).
    */
   async loadPresence(): Promise<OnlineUser[]> {
     for (let attempt = 0; attempt < PRESENCE_LOAD_ATTEMPTS; attempt++) {

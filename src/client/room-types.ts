@@ -107,6 +107,11 @@ export interface RoomEvents {
   typing: TypingUser & { isTyping: boolean };
   /** Someone came online or went offline (after the grace period). */
   presence: OnlineUser & { status: "online" | "offline"; lastSeenAt: string | null };
+  /**
+   * `room.onlineCount` changed with a presence frame. In a big room (more online than the
+   * server's READY_ONLINE_LIMIT) arrivals come only as this, without a `presence` event.
+   */
+  online_count: number;
   /** Someone's delivered/read watermark moved (yours too, from another device). */
   receipt: { userId: string; kind: ReceiptKind; seq: number };
   /** `room.unread` changed. */

@@ -158,7 +158,7 @@ describe("presence", () => {
 });
 
 describe("batched presence", () => {
-  it("tells a crowd joining at once in far fewer frames than joins, one change per user", async () => {
+  it("tells a crowd joining at once in far fewer frames than joins, arrivals only while the room is small", async () => {
     const { ada, room } = await setup();
     const crowd = await Promise.all(
       Array.from({ length: 10 }, (_, i) => registerUser(api, `Crowd ${i}`)),
@@ -170,44 +170,32 @@ describe("batched presence", () => {
     // Its own arrival is flushed to it too (harmless: ready.online already listed it).
     await nextStatus(watcher.socket, ada.id, "online");
     const before = watcher.socket.frames.length;
+    const isPresence = (f: { type: string }) =>
+      f.type === "user_status" || f.type === "user_status_batch";
     const joined = await Promise.all(crowd.map((u) => connect(service, room.id, u)));
-    await waitFor(
-      () => {
-        const seen = new Set(
-          watcher.socket.frames
-            .slice(before)
-            .flatMap(statusChanges)
-            .map((c) => c.userId),
-        );
-        return crowd.every((u) => seen.has(u.id)) ? true : undefined;
-      },
+    const everyone = crowd.length + 1;
+    await watcher.socket.next(
+      (f) => isPresence(f) && f.onlineCount === everyone,
       5000,
-      "every joiner's online",
+      "a presence frame counting the whole crowd",
     );
     await sleep(PRESENCE_BATCH_MS * 3);
-    const frames = watcher.socket.frames.slice(before).filter((f) => statusChanges(f).length > 0);
+    const frames = watcher.socket.frames.slice(before).filter(isPresence);
     expect(frames.length).toBeLessThan(crowd.length);
-    expect(frames.some((f) => f.type === "user_status_batch")).toBe(true);
     for (const f of frames) {
-      const ids = statusChanges(f).map((c) => c.userId);
+      const changes = statusChanges(f);
+      const ids = changes.map((c) => c.userId);
       expect(new Set(ids).size, "one change per user in a frame").toBe(ids.length);
+      // Over READY_ONLINE_LIMIT online, arrivals move only the count.
+      if (f.onlineCount > LIMIT) {
+        expect(changes.filter((c) => c.status === "online")).toEqual([]);
+      }
     }
-    const changes = frames.flatMap(statusChanges);
-    expect(changes.every((c) => c.status === "online")).toBe(true);
-    const bySomeone = changes.find((c) => c.userId === crowd[0]?.id);
-    expect(bySomeone).toEqual({
-      type: "user_status",
-      userId: crowd[0]?.id,
-      displayName: "Crowd 0",
-      status: "online",
-      onlineCount: expect.any(Number),
-    });
-    // The last joiner's ready.online was exact: the watcher and everyone before it.
+    expect(frames.flatMap(statusChanges).every((c) => c.status === "online")).toBe(true);
+    // The last joiner's ready.online: at most LIMIT, exact count.
     const last = joined.at(-1);
-    expect(last?.ready.online.length).toBeGreaterThanOrEqual(2);
     expect(last?.ready.online).toHaveLength(Math.min(LIMIT, last?.ready.onlineCount));
-    // The last flush counts everyone: the watcher and the whole crowd.
-    expect(frames.at(-1)?.onlineCount).toBe(crowd.length + 1);
+    expect(frames.at(-1)?.onlineCount).toBe(everyone);
     const outbox = await service.roomSql(room.id, "SELECT user_id FROM presence_outbox");
     expect(outbox).toEqual([]);
     for (const s of [watcher, ...joined]) {
@@ -281,17 +269,25 @@ describe("ready.online with READY_ONLINE_LIMIT", () => {
     const a = await connect(service, room.id, ann);
     expect((await statusFrame(a, ann, "online", "Ann's own online")).onlineCount).toBe(1);
     const joined: Socket[] = [];
-    for (const [i, u] of [ben, cat, dan].entries()) {
+    for (const [i, u] of [ben, cat].entries()) {
       joined.push(await connect(service, room.id, u));
       const f = await statusFrame(a, u, "online", `${u.displayName} online`);
       expect(f.onlineCount, `after ${u.displayName} joined`).toBe(i + 2);
     }
+    // Dan makes four, over LIMIT: his arrival is only counted (a batch with no changes), and
+    // every socket, his own too, gets that same frame.
+    joined.push(await connect(service, room.id, dan));
+    const countOnly = (f: { type: string; changes?: unknown[]; onlineCount?: number }) =>
+      f.type === "user_status_batch" && f.changes?.length === 0 && f.onlineCount === 4;
     const [b, c, d] = joined;
     if (!b || !c || !d) {
       throw new Error("a joiner is missing");
     }
-    // Every socket gets the same frame: Dan's own arrival tells him the count too.
-    expect((await statusFrame(d, dan, "online", "Dan's own online")).onlineCount).toBe(4);
+    for (const s of [a, d]) {
+      const f = await s.socket.next(countOnly, 3000, "the count-only frame for Dan's arrival");
+      expect(f).toEqual({ type: "user_status_batch", changes: [], onlineCount: 4 });
+    }
+    expect(a.socket.frames.some(isStatusOf(dan.id, "online"))).toBe(false);
 
     // Dan leaves: counted during the grace period (a ready then says 4), offline after it (3).
     d.socket.close();
@@ -346,14 +342,29 @@ describe("ready.online with READY_ONLINE_LIMIT", () => {
       const everyone = await live.loadPresence();
       expect(everyone.map((u) => u.userId).sort()).toEqual([ann.id, ben.id, cat.id, dan.id].sort());
       expect(live.online).toHaveLength(live.onlineCount);
-      // Ben leaves: the frame after the grace period keeps both exact.
+      // Eve makes five: over LIMIT, her arrival comes as a count (an online_count event), so
+      // the loaded list is a snapshot again and says so (online.length < onlineCount).
+      const counts: number[] = [];
+      live.on("online_count", (n) => counts.push(n));
+      const eve = await registerUser(api, "Eve");
+      await addMember(api, room, ann, eve);
+      sockets.push(await connect(service, room.id, eve));
+      await waitFor(() => (live.onlineCount === 5 ? true : undefined), 3000, "Eve counted");
+      expect(counts).toEqual([5]);
+      expect(live.online.map((u) => u.userId)).not.toContain(eve.id);
+      expect(live.online.length).toBeLessThan(live.onlineCount);
+      // Ben leaves: departures still go out, so the list never shows him after the grace period.
       sockets[1]?.socket.close();
       await waitFor(
-        () => (live.onlineCount === 3 ? true : undefined),
+        () => (live.onlineCount === 4 ? true : undefined),
         GRACE_MS + 3000,
         "Ben offline for the SDK",
       );
       expect(live.online.map((u) => u.userId).sort()).toEqual([ann.id, cat.id, dan.id].sort());
+      expect(counts).toEqual([5, 4]);
+      expect((await live.loadPresence()).map((u) => u.userId).sort()).toEqual(
+        [ann.id, cat.id, dan.id, eve.id].sort(),
+      );
     } finally {
       client.close();
       for (const s of sockets) {

@@ -238,12 +238,12 @@ describe("the presence outbox", () => {
   });
 
   it("flushes one change as the plain user_status frame, with the count and no extra keys", () => {
-    expect(presenceFrames([], 0, iso)).toEqual([]);
-    const [online] = presenceFrames([onlineChange(bo)], 2, iso);
+    expect(presenceFrames([], 0, iso, 100)).toEqual([]);
+    const [online] = presenceFrames([onlineChange(bo)], 2, iso, 100);
     expect(JSON.stringify(online)).toBe(
       '{"type":"user_status","userId":"usr_bo","displayName":"Bo","status":"online","onlineCount":2}',
     );
-    const [offline] = presenceFrames([offlineChange(bo.userId, 0)], 1, iso);
+    const [offline] = presenceFrames([offlineChange(bo.userId, 0)], 1, iso, 100);
     expect(JSON.stringify(offline)).toBe(
       '{"type":"user_status","userId":"usr_bo","status":"offline","lastSeenAt":"1970-01-01T00:00:00.000Z","onlineCount":1}',
     );
@@ -252,7 +252,7 @@ describe("the presence outbox", () => {
   });
 
   it("flushes several changes as one user_status_batch, in queue order", () => {
-    const frames = presenceFrames([onlineChange(ada), offlineChange(bo.userId, 0)], 7, iso);
+    const frames = presenceFrames([onlineChange(ada), offlineChange(bo.userId, 0)], 7, iso, 100);
     expect(frames).toEqual([
       {
         type: "user_status_batch",
@@ -271,7 +271,7 @@ describe("the presence outbox", () => {
     const queue = Array.from({ length: n }, (_, i) =>
       onlineChange({ userId: `usr_${i}`, displayName: `U${i}` }),
     );
-    const frames = presenceFrames(queue, n + 3, iso);
+    const frames = presenceFrames(queue, n + 3, iso, n + 3);
     expect(frames.map((f) => f.type)).toEqual([
       "user_status_batch",
       "user_status_batch",
@@ -285,6 +285,59 @@ describe("the presence outbox", () => {
         : [(f as PresenceFrame & { userId: string }).userId],
     );
     expect(ids).toEqual(queue.map((q) => q.userId));
+  });
+});
+
+describe("presence in a big room (more online than the ready list holds)", () => {
+  const bo = { userId: "usr_bo", displayName: "Bo" };
+
+  it("tells departures and the count, not arrivals", () => {
+    const queue = [onlineChange(ada), offlineChange(bo.userId, 0)];
+    expect(presenceFrames(queue, 4, iso, 3)).toEqual([
+      {
+        type: "user_status",
+        userId: "usr_bo",
+        status: "offline",
+        lastSeenAt: "1970-01-01T00:00:00.000Z",
+        onlineCount: 4,
+      },
+    ]);
+    // At the limit the list can still be complete: everything goes out.
+    expect(presenceFrames(queue, 3, iso, 3)[0]).toMatchObject({
+      type: "user_status_batch",
+      changes: [{ userId: "usr_ada" }, { userId: "usr_bo" }],
+    });
+  });
+
+  it("sends only the count when every change is an arrival", () => {
+    const frames = presenceFrames([onlineChange(ada), onlineChange(bo)], 101, iso, 100);
+    expect(frames).toEqual([{ type: "user_status_batch", changes: [], onlineCount: 101 }]);
+    expect(wire(frames[0])).toEqual(frames[0]);
+  });
+
+  it("never announces an arrival in a flush whose count is over the limit", () => {
+    const change = fc.record({ u: fc.nat({ max: 20 }), on: fc.boolean() });
+    fc.assert(
+      fc.property(
+        fc.array(change, { maxLength: 20 }),
+        fc.nat({ max: 30 }),
+        fc.nat({ max: 30 }),
+        (changes, count, limit) => {
+          const queue = changes.map(({ u, on }) =>
+            on
+              ? onlineChange({ userId: `usr_${u}`, displayName: `U${u}` })
+              : offlineChange(`usr_${u}`, u),
+          );
+          const told = presenceFrames(queue, count, iso, limit).flatMap((f) =>
+            f.type === "user_status_batch" ? f.changes : [f],
+          );
+          const expected = count > limit ? queue.filter((q) => q.status === "offline") : queue;
+          expect(told.map((c) => [c.userId, c.status])).toEqual(
+            expected.map((q) => [q.userId, q.status]),
+          );
+        },
+      ),
+    );
   });
 });
 
@@ -347,7 +400,13 @@ describe("the presence outbox in SQLite", () => {
  * `limit` members) and `ready.onlineCount`, then the flushed frames over the wire schema.
  */
 class PresenceModel {
-  private readonly sockets: { userId: string; peers: RoomPeers; open: boolean }[] = [];
+  private readonly sockets: {
+    userId: string;
+    peers: RoomPeers;
+    open: boolean;
+    /** The room had more online than `limit` at some point since this socket's ready. */
+    sawBigRoom: boolean;
+  }[] = [];
   private readonly grace = new Map<string, GraceRow>();
   private queue: QueuedPresence[] = [];
   private now = 0;
@@ -375,7 +434,8 @@ class PresenceModel {
       this.grace.delete(userId);
     }
     const peers = new RoomPeers(new Emitter<RoomEvents>());
-    this.sockets.push({ userId, peers, open: true });
+    const socket = { userId, peers, open: true, sawBigRoom: false };
+    this.sockets.push(socket);
     const connected: ConnectedUser[] = this.sockets
       .filter((s) => s.open)
       .map((s) => ({ userId: s.userId, displayName: s.userId, role: "member", joinedAt: 0 }));
@@ -391,6 +451,7 @@ class PresenceModel {
       JSON.parse(JSON.stringify({ type: "ready", ...readyBase, ...ready })),
     );
     peers.replaceOnline(frame.online, frame.onlineCount);
+    socket.sawBigRoom = ready.onlineCount > this.limit;
     if (r.announceOnline) {
       this.queue = enqueuePresence(this.queue, onlineChange({ userId, displayName: userId }));
     }
@@ -441,9 +502,11 @@ class PresenceModel {
   }
 
   flush(): void {
-    const frames = presenceFrames(this.queue, this.online().length, iso).map(wire);
+    const count = this.online().length;
+    const frames = presenceFrames(this.queue, count, iso, this.limit).map(wire);
     this.queue = [];
     for (const s of this.sockets.filter((x) => x.open)) {
+      s.sawBigRoom ||= count > this.limit;
       for (const f of frames) {
         if (f.type === "user_status" || f.type === "user_status_batch") {
           s.peers.presence(f);
@@ -456,6 +519,13 @@ class PresenceModel {
   clientViews(): string[][] {
     return this.sockets
       .filter((s) => s.open)
+      .map((s) => s.peers.onlineUsers.map((u) => u.userId).sort());
+  }
+
+  /** Like clientViews, for the sockets whose room never had more online than `limit`. */
+  smallRoomViews(): string[][] {
+    return this.sockets
+      .filter((s) => s.open && !s.sawBigRoom)
       .map((s) => s.peers.onlineUsers.map((u) => u.userId).sort());
   }
 
@@ -552,6 +622,21 @@ describe("batched presence converges", () => {
               expect(view).toEqual(online);
             }
           });
+        }),
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps every list complete while the room stays within the limit, even when it once was over", () => {
+    fc.assert(
+      fc.property(opsArb, fc.integer({ min: 1, max: 4 }), (ops, limit) =>
+        runPresence(ops, limit, (room) => {
+          const online = room.online();
+          for (const view of room.smallRoomViews()) {
+            // A ready in a room within the limit lists everyone, and nothing is left out after.
+            expect(view).toEqual(online);
+          }
         }),
       ),
       { numRuns: 500 },

@@ -298,6 +298,8 @@ export function mountChat(main: HTMLElement, ctx: AppContext, roomId: string): C
       people.noticePresence(p.userId);
       people.render();
     }),
+    // A big room announces arrivals only as a new count.
+    room.on("online_count", () => people.render()),
     room.on("ready", (info) => {
       setTitle(info.room.name);
       show(privateTag, info.room.isPrivate);
