@@ -27,6 +27,7 @@ import {
 const counts = (process.argv[2] ?? "1000,3000").split(",").map(Number);
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 process.env.WRANGLER_SEND_METRICS = "false";
+process.env.X_LOCAL_OBSERVABILITY = "false"; // as the bench runs (server.ts childEnv)
 
 /**
  * The isolate's heap after two full collections, through the inspector (bytes). workerd serves

@@ -31,10 +31,17 @@ export function removeOnStop(dir: string): void {
   tempDirs.add(dir);
 }
 
+/**
+ * X_LOCAL_OBSERVABILITY=false: wrangler's local trace explorer streams every invocation of both
+ * targets (each upgrade, subrequest, socket message) to a collector object inside the same
+ * workerd. Production has no such thing, and it costs ~65 KiB of RSS per idle socket in both
+ * targets (docs/performance.md, "Memory only grows"), so the bench leaves it off.
+ */
 const childEnv = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  X_LOCAL_OBSERVABILITY: "false",
 };
 
 interface Started<T> {
