@@ -1,13 +1,13 @@
 import type { Context } from "hono";
 import { bearerToken } from "../auth/require-auth";
-import { selectLiveSessionUser } from "../auth/sessions-repo";
 import { verifyAccessToken } from "../auth/tokens";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
 import { toRoomDto } from "../rooms/dto";
-import { joinPublicRoom, selectRoomCountAndMembership } from "../rooms/memberships-repo";
+import { joinPublicRoom } from "../rooms/memberships-repo";
 import { roomStub, type UpgradeContext } from "./room-stub";
+import { readUpgradeAccess } from "./upgrade-read";
 
 /** What the Worker establishes before forwarding an upgrade (the rest of UpgradeContext is the query). */
 export type UpgradeGrant = Pick<UpgradeContext, "user" | "role" | "joinedAt" | "room">;
@@ -45,11 +45,12 @@ async function upgradeClaims(
 
 /**
  * The identity and membership a socket runs under. The live session, the room, its member count
- * and the caller's membership come back in ONE libSQL round trip (a batch), where the HTTP routes
- * take one per check: joins are faster, and the upgrade makes fewer subrequests (local workerd
- * keeps tens of KiB of memory per subrequest, docs/performance.md). Same answers as every other
- * route: 401 for a dead session, 404 for a private room you are not in; connecting to a public
- * room you are not in joins it (as POST /join would).
+ * and the caller's membership come back in ONE libSQL round trip (a read batch of fixed SQL,
+ * upgrade-read.ts), where the HTTP routes take one per check: joins are faster, and the upgrade
+ * makes fewer subrequests (local workerd keeps tens of KiB of memory per subrequest,
+ * docs/performance.md). Same answers as every other route: 401 for a dead session, 404 for a
+ * private room you are not in; connecting to a public room you are not in joins it (as POST /join
+ * would).
  */
 export async function authorizeUpgrade(
   c: Context<AppEnv>,
@@ -58,10 +59,12 @@ export async function authorizeUpgrade(
 ): Promise<UpgradeGrant> {
   const claims = await upgradeClaims(c, roomId, ticket);
   const { db, now } = c.var.services;
-  const [[session], [found]] = await db.batch([
-    selectLiveSessionUser(db, claims.sessionId, claims.userId, now()),
-    selectRoomCountAndMembership(db, roomId, claims.userId),
-  ]);
+  const { session, found } = await readUpgradeAccess(db.$client, {
+    sessionId: claims.sessionId,
+    userId: claims.userId,
+    roomId,
+    now: now(),
+  });
   if (!session) {
     throw claims.viaTicket ? badTicket() : badToken();
   }

@@ -10,7 +10,7 @@ import {
   users,
 } from "../db/schema";
 import type { RoomWithCount } from "./dto";
-import { isOwnedBy, memberCountSql, newerThan, selectRoomWithCount } from "./rooms-repo";
+import { isOwnedBy, newerThan, selectRoomWithCount } from "./rooms-repo";
 import type { Page } from "./schemas";
 
 export async function findMembership(
@@ -38,15 +38,6 @@ export async function findRoomWithMembership(
     .where(eq(rooms.id, roomId))
     .get();
   return row ? { room: row.room, membership: row.membership } : undefined;
-}
-
-/** The room, its member count and the caller's membership (null if none); a query builder. */
-export function selectRoomCountAndMembership(db: Db, roomId: string, userId: string) {
-  return db
-    .select({ room: rooms, memberCount: memberCountSql, membership: memberships })
-    .from(rooms)
-    .leftJoin(memberships, and(eq(memberships.roomId, rooms.id), eq(memberships.userId, userId)))
-    .where(eq(rooms.id, roomId));
 }
 
 export function insertMembershipQuery(db: Db, row: typeof memberships.$inferInsert) {
