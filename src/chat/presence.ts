@@ -2,6 +2,7 @@ import type { Member } from "../shared/api";
 import {
   PRESENCE_BATCH_MAX,
   PRESENCE_BATCH_MS,
+  PRESENCE_BIG_ROOM_BATCH_MS,
   type PresenceChange,
   type PresenceFrame,
   TYPING_REBROADCAST_MS,
@@ -137,9 +138,22 @@ export function enqueuePresence(
   return i < 0 ? [...queue, change] : queue.map((q, j) => (j === i ? change : q));
 }
 
-/** Whether the queue is due: PRESENCE_BATCH_MS have passed since its first change was queued. */
-export function presenceFlushDue(firstQueuedAt: number | null, now: number): boolean {
-  return firstQueuedAt !== null && firstQueuedAt + PRESENCE_BATCH_MS <= now;
+/**
+ * When the queue is due: PRESENCE_BATCH_MS after its first change, or PRESENCE_BIG_ROOM_BATCH_MS
+ * while the room is big (more online than `rosterLimit`: its flushes are mostly just a count, see
+ * presenceFrames). Null for an empty queue.
+ */
+export function presenceDueAt(
+  firstQueuedAt: number | null,
+  onlineCount: number,
+  rosterLimit: number,
+): number | null {
+  if (firstQueuedAt === null) {
+    return null;
+  }
+  return (
+    firstQueuedAt + (onlineCount > rosterLimit ? PRESENCE_BIG_ROOM_BATCH_MS : PRESENCE_BATCH_MS)
+  );
 }
 
 /** A presence frame as the room sends it: always with the count. */
@@ -204,14 +218,14 @@ function toChange(q: QueuedPresence, iso: (ms: number) => string): PresenceChang
 
 /**
  * The one alarm time that covers every deadline: the earliest typing expiry, the earliest grace
- * end, the presence flush (PRESENCE_BATCH_MS after the first queued change), and a retry for
+ * end, the presence flush (presenceDueAt), and a retry for
  * pending last-seen writes. Null when nothing is pending.
  */
 export function nextAlarmAt(input: {
   earliestTypingExpiry: number | null;
   earliestGoneAt: number | null;
-  /** When the oldest pending presence change was queued; null when none is. */
-  firstPresenceQueuedAt: number | null;
+  /** When the pending presence changes are due (presenceDueAt); null when none are pending. */
+  presenceDueAt: number | null;
   graceMs: number;
   lastSeenPending: boolean;
   now: number;
@@ -224,8 +238,8 @@ export function nextAlarmAt(input: {
   if (input.earliestGoneAt !== null) {
     candidates.push(input.earliestGoneAt + input.graceMs);
   }
-  if (input.firstPresenceQueuedAt !== null) {
-    candidates.push(input.firstPresenceQueuedAt + PRESENCE_BATCH_MS);
+  if (input.presenceDueAt !== null) {
+    candidates.push(input.presenceDueAt);
   }
   if (input.lastSeenPending) {
     candidates.push(input.now + input.retryMs);

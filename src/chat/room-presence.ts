@@ -11,7 +11,7 @@ import {
   onlineUsers,
   onSocketClosed,
   onSocketOpened,
-  presenceFlushDue,
+  presenceDueAt,
   presenceFrames,
   readyPresence,
 } from "./presence";
@@ -167,9 +167,17 @@ export class RoomPresence {
   deadlines() {
     return {
       ...this.store.deadlines(),
-      firstPresenceQueuedAt: this.store.firstPresenceQueuedAt(),
+      presenceDueAt: this.presenceDueAt(this.store.firstPresenceQueuedAt(), this.count()),
       graceMs: this.options.graceMs,
     };
+  }
+
+  private count(): number {
+    return onlineCount(this.sockets.openUsers(), this.store.allGrace());
+  }
+
+  private presenceDueAt(firstQueuedAt: number | null, count: number): number | null {
+    return presenceDueAt(firstQueuedAt, count, this.options.readyOnlineLimit);
   }
 
   /** Queued for the next presence flush, like an online; last_seen_at is written behind. */
@@ -181,14 +189,16 @@ export class RoomPresence {
   /**
    * Sends the queued presence changes once the batch is due: one frame to every open socket
    * (the joiners' own sockets too; an online they already have in ready.online is harmless; in a
-   * big room only departures and the count, see presenceFrames), then forgets them. Queue read, sends and delete in one turn, so nothing is lost or sent twice.
+   * big room only departures and the count, see presenceFrames), then forgets them. Queue read,
+   * sends and delete in one turn, so nothing is lost or sent twice.
    */
   private flush(now: number): void {
     const { changes, firstQueuedAt } = this.store.pendingPresence();
-    if (!presenceFlushDue(firstQueuedAt, now)) {
+    const count = this.count();
+    const due = this.presenceDueAt(firstQueuedAt, count);
+    if (due === null || due > now) {
       return;
     }
-    const count = onlineCount(this.sockets.openUsers(), this.store.allGrace());
     for (const frame of presenceFrames(changes, count, iso, this.options.readyOnlineLimit)) {
       this.sockets.broadcast(frame);
     }

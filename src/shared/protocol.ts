@@ -35,6 +35,12 @@ export const BAD_FRAME_WINDOW_MS = 10_000;
  * them, all in one frame: a crowd joining costs one frame per socket per batch, not per join.
  */
 export const PRESENCE_BATCH_MS = 50;
+/**
+ * The batch window of a big room (more online than READY_ONLINE_LIMIT), where a flush carries only
+ * departures and the count: one count frame per socket per second instead of twenty while a
+ * crowd arrives.
+ */
+export const PRESENCE_BIG_ROOM_BATCH_MS = 1000;
 /** Most changes in one presence frame (keeps a huge flush far below the 1 MiB frame limit). */
 export const PRESENCE_BATCH_MAX = 500;
 

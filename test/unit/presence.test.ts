@@ -14,7 +14,7 @@ import {
   onlineUsers,
   onSocketClosed,
   onSocketOpened,
-  presenceFlushDue,
+  presenceDueAt,
   presenceFrames,
   type QueuedPresence,
   readyPresence,
@@ -27,6 +27,7 @@ import { iso } from "../../src/shared/api";
 import {
   PRESENCE_BATCH_MAX,
   PRESENCE_BATCH_MS,
+  PRESENCE_BIG_ROOM_BATCH_MS,
   type PresenceFrame,
   readyFrameSchema,
   serverFrameSchema,
@@ -102,7 +103,7 @@ describe("presence", () => {
   });
 
   it("arms one alarm for the earliest deadline, or none", () => {
-    const base = { graceMs: 1000, now: 50, retryMs: 5000, firstPresenceQueuedAt: null };
+    const base = { graceMs: 1000, now: 50, retryMs: 5000, presenceDueAt: null };
     expect(
       nextAlarmAt({
         ...base,
@@ -132,7 +133,7 @@ describe("presence", () => {
         ...base,
         earliestTypingExpiry: 3000,
         earliestGoneAt: 100,
-        firstPresenceQueuedAt: 40,
+        presenceDueAt: 40 + PRESENCE_BATCH_MS,
         lastSeenPending: true,
       }),
     ).toBe(40 + PRESENCE_BATCH_MS);
@@ -231,10 +232,12 @@ describe("the presence outbox", () => {
     ]);
   });
 
-  it("is due PRESENCE_BATCH_MS after its first change, and never when empty", () => {
-    expect(presenceFlushDue(null, 10_000)).toBe(false);
-    expect(presenceFlushDue(1000, 1000 + PRESENCE_BATCH_MS - 1)).toBe(false);
-    expect(presenceFlushDue(1000, 1000 + PRESENCE_BATCH_MS)).toBe(true);
+  it("is due PRESENCE_BATCH_MS after its first change (a second in a big room), never when empty", () => {
+    expect(presenceDueAt(null, 5, 100)).toBeNull();
+    expect(presenceDueAt(1000, 5, 100)).toBe(1000 + PRESENCE_BATCH_MS);
+    expect(presenceDueAt(1000, 100, 100)).toBe(1000 + PRESENCE_BATCH_MS);
+    // A big room's flushes are mostly a count: one a second is enough.
+    expect(presenceDueAt(1000, 101, 100)).toBe(1000 + PRESENCE_BIG_ROOM_BATCH_MS);
   });
 
   it("flushes one change as the plain user_status frame, with the count and no extra keys", () => {
