@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { mergeSteps } from "./bench/load.ts";
 import { machineInfo, waitForQuietMachine } from "./bench/procfs.ts";
+import { startRawTarget } from "./bench/raw-workerd.ts";
 import { figures, printTable, type RunResult, type TargetRun, writeJson } from "./bench/report.ts";
 import { CeilingRooms, type RoomAccess, ServiceRooms } from "./bench/rooms.ts";
 import {
@@ -33,6 +34,8 @@ import {
 } from "./bench/scenarios.ts";
 import {
   buildTarget,
+  childEnv,
+  configPathOf,
   type LibsqlProcess,
   removeOnStop,
   root,
@@ -41,6 +44,7 @@ import {
   stopAll,
   type Target,
   type TargetKind,
+  trackChild,
   useServiceConfigWithoutAssets,
 } from "./bench/server.ts";
 
@@ -55,7 +59,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --fixed-rate <n>     the fixed comparison point, deliveries/s (default 10000)
   --step-ms <n>        duration of one step of the sustainable-rate search (default 1500)
   --max-rate <n>       highest rate the search tries (default 400000; 0 = fixed point only)
-  --idle <list>        idle socket counts (default 1000,3000)
+  --idle <list>        idle socket counts (default 1000,3000); measured under a bare workerd
+                       (the figure) and again under wrangler's test harness
   --joins <list>       join sizes (default 250,1000)
   --history <a,b>      history room sizes (default 1000,100000)
   --rate-window-ms <n> MESSAGE_RATE_WINDOW_MS for the service (default 10000, the product default)
@@ -198,21 +203,38 @@ interface Bench {
   sustainable: Map<TargetKind, number>;
 }
 
+/**
+ * Where a group's targets run: wrangler's test harness (as the integration tests do; it can seed
+ * and evict Durable Objects), or a bare workerd (raw-workerd.ts: no local tooling in the process).
+ */
+type Runtime = "harness" | "workerd";
+
 /** Starts fresh processes for every target (side by side) and hands them to `fn`. */
 async function withTargets(
   b: Bench,
   results: Map<TargetKind, TargetRun>,
   fn: (sides: Side[]) => Promise<void>,
+  runtime: Runtime,
 ): Promise<void> {
   const o = b.o;
   const started = await Promise.allSettled(
     o.targets.map((kind) =>
-      startTarget(
-        kind,
-        kind === "service" && b.libsql ? serviceVars(b.libsql.url, o) : {},
-        b.dir,
-        b.builds.get(kind),
-      ),
+      runtime === "workerd"
+        ? startRawTarget(
+            kind,
+            configPathOf(kind),
+            b.builds.get(kind) as string,
+            kind === "service" && b.libsql ? serviceVars(b.libsql.url, o) : {},
+            mkdtempSync(join(b.dir, `raw-${kind}-`)),
+            childEnv,
+            (c) => trackChild(c, true),
+          )
+        : startTarget(
+            kind,
+            kind === "service" && b.libsql ? serviceVars(b.libsql.url, o) : {},
+            b.dir,
+            b.builds.get(kind),
+          ),
     ),
   );
   const targets = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -353,20 +375,26 @@ async function joinsGroup(b: Bench, sides: Side[], run: number): Promise<void> {
   }
 }
 
-async function idleGroup(b: Bench, sides: Side[], run: number): Promise<void> {
-  for (const side of run % 2 === 1 ? sides : [...sides].reverse()) {
-    await guard([side], `${side.kind} idle`, async () => {
-      const r = await idle(side.target, side.rooms, b.o.idleCounts, 1000, b.o.deadlineMs, log);
-      side.result.idle = r;
-      addIntegrity(side.result.integrity, r.integrity);
-      const connected = Math.max(0, ...r.perSocket.map((p) => p.ready)) + 1;
-      if (r.live < connected) {
-        // A connected socket that missed the final broadcast is a lost delivery.
-        side.result.integrity.lost += connected - r.live;
-      }
-    });
-  }
-}
+/**
+ * Idle sockets, stored as `idle` (under a bare workerd: the figure the target is about) or as
+ * `idleHarness` (under wrangler's test harness, with its local tooling in the same process).
+ */
+const idleGroup =
+  (key: "idle" | "idleHarness") =>
+  async (b: Bench, sides: Side[], run: number): Promise<void> => {
+    for (const side of run % 2 === 1 ? sides : [...sides].reverse()) {
+      await guard([side], `${side.kind} idle`, async () => {
+        const r = await idle(side.target, side.rooms, b.o.idleCounts, 1000, b.o.deadlineMs, log);
+        side.result[key] = r;
+        addIntegrity(side.result.integrity, r.integrity);
+        const connected = Math.max(0, ...r.perSocket.map((p) => p.ready)) + 1;
+        if (r.live < connected) {
+          // A connected socket that missed the final broadcast is a lost delivery.
+          side.result.integrity.lost += connected - r.live;
+        }
+      });
+    }
+  };
 
 /**
  * Before run 1, in a service process of its own: the guest users, the rooms and their
@@ -451,25 +479,26 @@ async function main(): Promise<number> {
     if (b.libsql) {
       await setupService(b);
     }
-    const groups: [string, (b: Bench, sides: Side[], run: number) => Promise<void>][] = [];
+    const groups: [string, (b: Bench, sides: Side[], run: number) => Promise<void>, Runtime][] = [];
     if (o.only.has("fanout") || o.only.has("history")) {
-      groups.push(["fan-out and history", fanoutAndHistory]);
+      groups.push(["fan-out and history", fanoutAndHistory, "harness"]);
     }
     if (o.only.has("joins")) {
-      groups.push(["joins", joinsGroup]);
+      groups.push(["joins", joinsGroup, "harness"]);
     }
     if (o.only.has("idle")) {
-      groups.push(["idle sockets", idleGroup]);
+      groups.push(["idle sockets (bare workerd)", idleGroup("idle"), "workerd"]);
+      groups.push(["idle sockets (wrangler harness)", idleGroup("idleHarness"), "harness"]);
     }
     for (let run = 1; run <= o.runs; run++) {
       const results = new Map<TargetKind, TargetRun>(
         o.targets.map((k) => [k, { integrity: emptyIntegrity(), failures: [] }]),
       );
-      for (const [name, fn] of groups) {
+      for (const [name, fn, runtime] of groups) {
         log(`run ${run}/${o.runs}: ${name}`);
         const t0 = performance.now();
         try {
-          await withTargets(b, results, (sides) => fn(b, sides, run));
+          await withTargets(b, results, (sides) => fn(b, sides, run), runtime);
           log(`  (${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
         } catch (err) {
           const msg = `${name}: ${err instanceof Error ? err.message : String(err)}`;

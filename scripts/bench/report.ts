@@ -17,7 +17,10 @@ export interface TargetRun {
   fanout?: FanoutResult;
   history?: HistoryResult;
   joins?: JoinResult[];
+  /** idle sockets under a bare workerd (raw-workerd.ts): the figure the target is about */
   idle?: IdleResult;
+  /** the same under wrangler's test harness, whose local tooling shares the process */
+  idleHarness?: IdleResult;
   integrity: Integrity;
   failures: string[];
 }
@@ -54,9 +57,13 @@ const joinOf =
     return j ? f(j) : undefined;
   };
 const idleAt =
-  (n: number, field: "bytesPerSocket" | "v8BytesPerSocket" = "bytesPerSocket"): Pick =>
+  (
+    n: number,
+    field: "bytesPerSocket" | "v8BytesPerSocket" = "bytesPerSocket",
+    key: "idle" | "idleHarness" = "idle",
+  ): Pick =>
   (t) =>
-    t.idle?.perSocket.find((p) => p.sockets === n)?.[field];
+    t[key]?.perSocket.find((p) => p.sockets === n)?.[field];
 
 function values(runs: readonly RunResult[], side: "service" | "ceiling", pick: Pick): number[] {
   return runs.map((r) => (r[side] ? pick(r[side]) : undefined)).filter(isNum);
@@ -194,6 +201,18 @@ export function figures(runs: readonly RunResult[], o: FigureOptions): Figure[] 
       "KiB",
       (t) => {
         const b = idleAt(n, "v8BytesPerSocket")(t);
+        return b === undefined ? undefined : b / 1024;
+      },
+      "",
+      null,
+    );
+  }
+  for (const n of sortedIdle) {
+    row(
+      `  under wrangler's test harness, ${n} sockets`,
+      "KiB",
+      (t) => {
+        const b = idleAt(n, "bytesPerSocket", "idleHarness")(t);
         return b === undefined ? undefined : b / 1024;
       },
       "",

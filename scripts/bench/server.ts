@@ -37,7 +37,7 @@ export function removeOnStop(dir: string): void {
  * workerd. Production has no such thing, and it costs ~65 KiB of RSS per idle socket in both
  * targets (docs/performance.md, "Memory only grows"), so the bench leaves it off.
  */
-const childEnv = {
+export const childEnv = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
@@ -87,6 +87,15 @@ function forkChild<T>(
   });
 }
 
+/** Records a process the bench started so stopAll stops it (and counts it as workerd). */
+export function trackChild(child: ChildProcess, isWorkerd = false): void {
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  if (isWorkerd && child.pid !== undefined) {
+    workerdPids.add(child.pid);
+  }
+}
+
 async function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
     return;
@@ -120,7 +129,8 @@ export type TargetKind = "service" | "ceiling";
 
 let serviceConfigPath = join(root, "wrangler.toml");
 
-function configPathOf(kind: TargetKind): string {
+/** The wrangler.toml a target runs from (the service's copy without assets, once written). */
+export function configPathOf(kind: TargetKind): string {
   return kind === "service" ? serviceConfigPath : join(root, "bench/ceiling/wrangler.toml");
 }
 
