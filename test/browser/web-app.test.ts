@@ -337,7 +337,8 @@ describe("the web app in a real browser", () => {
   });
 
   it("a big room shows the exact online count, and everyone online on demand", async () => {
-    // Its own service where a ready frame names one person (READY_ONLINE_LIMIT; 100 by default).
+    // Its own service where a ready frame names one person (READY_ONLINE_LIMIT; 100 by default),
+    // so two people online already make a big room: arrivals come as a count, not a name.
     const big = await startService({ AUTH_RATE_LIMIT: "100000", READY_ONLINE_LIMIT: "1" });
     try {
       const hal = await person("Hal");
@@ -346,16 +347,20 @@ describe("the web app in a real browser", () => {
       await continueAsGuest(hal.page, "Hal");
       const roomName = `Crowd ${uniq()}`;
       await createRoom(hal.page, roomName, false);
+      const halsPeople = hal.page.locator(".people");
+      await see(halsPeople.locator(".hint", { hasText: "1 online" }), "Hal's count alone");
 
       await ivy.page.goto(big.url);
       await continueAsGuest(ivy.page, "Ivy");
       await joinPublicRoom(ivy.page, roomName);
-      // Hal hears Ivy come in, so his list is complete: nothing to load.
-      await see(hal.page.locator(".people-list li.online", { hasText: "Ivy" }), "Ivy for Hal");
-      await see(hal.page.locator(".people .hint", { hasText: "2 online" }), "Hal's count");
-      expect(await hal.page.getByRole("button", { name: "Show everyone online" }).isVisible()).toBe(
-        false,
-      );
+      // Hal's count follows Ivy's arrival; his list doesn't name her until he asks.
+      await see(halsPeople.locator(".hint", { hasText: "2 online" }), "Hal's count with Ivy");
+      expect(await halsPeople.locator("li.online .person").allTextContents()).toEqual([
+        "Hal (you)",
+      ]);
+      const halsShowAll = hal.page.getByRole("button", { name: "Show everyone online" });
+      await halsShowAll.click();
+      await see(halsPeople.locator("li.online", { hasText: "Ivy" }), "Ivy loaded for Hal");
 
       // Ivy's ready named only her, but counted both.
       const people = ivy.page.locator(".people");
