@@ -1,7 +1,7 @@
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { createChatClient } from "../../src/client";
-import { type Service, startService } from "../helpers/service";
+import { startService, useService } from "../helpers/service";
 import {
   CHROMIUM_ARGS,
   CHROMIUM_PATH,
@@ -39,22 +39,20 @@ if (!hasChromium) {
 const uniq = () => crypto.randomUUID().slice(0, 6);
 
 describe("the web app in a real browser", () => {
-  let service: Service;
+  const service = useService({
+    AUTH_RATE_LIMIT: "100000",
+    MESSAGE_RATE_LIMIT: "1000",
+    // Short, so someone who left shows as offline within the test's waits.
+    PRESENCE_GRACE_MS: "1000",
+  });
   let browser: Browser;
 
   beforeAll(async () => {
-    service = await startService({
-      AUTH_RATE_LIMIT: "100000",
-      MESSAGE_RATE_LIMIT: "1000",
-      // Short, so someone who left shows as offline within the test's waits.
-      PRESENCE_GRACE_MS: "1000",
-    });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   });
 
   afterAll(async () => {
     await browser?.close();
-    await service?.close();
   });
 
   const person = async (name: string, options?: Parameters<typeof openUser>[2]) => {

@@ -17,13 +17,18 @@ export interface CallOptions {
 /**
  * A tiny HTTP client for the API under test. Every 4xx/5xx answer is checked against DESIGN's
  * error envelope, so a route that leaks another shape fails whichever test touched it.
+ *
+ * `base` is the service's base URL, or anything with a `url` (a `Service`, also the handle
+ * `useService` returns) read on every call, so a client can be made at module level, before the
+ * service has started.
  */
-export function apiClient(baseUrl: string) {
+export function apiClient(base: string | { readonly url: string }) {
   return async function call<T = any>(
     method: string,
     path: string,
     opts: CallOptions = {},
   ): Promise<ApiResponse<T>> {
+    const baseUrl = typeof base === "string" ? base : base.url;
     const headers: Record<string, string> = { ...opts.headers };
     let body: BodyInit | undefined = opts.body;
     if (body === undefined && opts.json !== undefined) {

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { createTestHarness } from "wrangler";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -45,5 +45,53 @@ export async function startService(vars: Record<string, string> = {}): Promise<S
       return storage.exec(sql, ...params);
     },
     close: () => harness.close(),
+  };
+}
+
+/**
+ * The calling file's service: registers a `beforeAll` that starts it (with `startService(vars)`)
+ * and an `afterAll` that closes it, in whichever file or `describe` block calls this. Every
+ * integration file used to spell out that start/close pair around a `let`; with this, a file
+ * starts one service, shared by its tests, and always closes it after them (even when a later
+ * hook or a test fails), while `const service = useService(...)` stays a plain module-level
+ * constant (`apiClient(service)` reads its url at call time).
+ *
+ * The returned object forwards every member to the running service, so it can only be used
+ * inside a test or a hook: reading it at module level, before `beforeAll` has run (or after
+ * `afterAll`), throws and says so.
+ */
+export function useService(vars: Record<string, string> = {}): Service {
+  let running: Service | undefined;
+  const current = (): Service => {
+    if (!running) {
+      throw new Error(
+        "useService(): the service is not running. It starts in beforeAll and closes in afterAll, " +
+          "so use it inside a test or a hook, not at module level.",
+      );
+    }
+    return running;
+  };
+  beforeAll(async () => {
+    running = await startService(vars);
+  });
+  afterAll(async () => {
+    const started = running;
+    running = undefined;
+    await started?.close();
+  });
+  return {
+    get url() {
+      return current().url;
+    },
+    get wsUrl() {
+      return current().wsUrl;
+    },
+    evictRoom: (roomId, webSockets) => current().evictRoom(roomId, webSockets),
+    roomSql: (roomId, sql, ...params) => current().roomSql(roomId, sql, ...params),
+    close: async () => {
+      const started = current();
+      running = undefined;
+      await started.close();
+    },
   };
 }

@@ -1,26 +1,23 @@
 import { type Client, createClient } from "@libsql/client";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type Api, type ApiResponse, apiClient } from "../helpers/api";
+import { type ApiResponse, apiClient } from "../helpers/api";
 import { registerUser, type TestUser, uniq } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
 // The input corpus (reliability-testing §4.9, IN-*) against every auth body field: every case
 // ends in a 4xx in the error envelope (apiClient checks the envelope), never a 5xx, and writes
 // nothing. The per-IP budget is raised: this file sends a few hundred requests from one address.
-let service: Service;
-let api: Api;
+const service = useService({ AUTH_RATE_LIMIT: "100000" });
+const api = apiClient(service);
 let db: Client;
 
 beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "100000" });
-  api = apiClient(service.url);
   db = createClient({ url: inject("libsqlUrl") });
 });
 
 afterAll(async () => {
   db?.close();
-  await service?.close();
 });
 
 const MISSING = Symbol("missing");

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { guestUser, registerUser, uniq } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
 // Each test makes its own users; the per-IP budget is raised so this file's many sign-ups from
 // one address are not what's under test (rate-limits.test.ts covers that).
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "100000" });
-  api = apiClient(service.url);
-});
-
-afterAll(async () => {
-  await service?.close();
-});
+const service = useService({ AUTH_RATE_LIMIT: "100000" });
+const api = apiClient(service);
 
 const newEmail = () => `happy-${crypto.randomUUID()}@example.test`;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -3,24 +3,21 @@ import { decodeJwt, SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { JWT_AUDIENCE, JWT_ISSUER } from "../../src/auth/tokens";
 import { DEV_JWT_SECRET } from "../../src/config";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { createRoom, guestUser, registerUser, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { startService, useService } from "../helpers/service";
 import { TestSocket } from "../helpers/ws";
 
-let service: Service;
-let api: Api;
+const service = useService({ AUTH_RATE_LIMIT: "100000" });
+const api = apiClient(service);
 let db: Client;
 
 beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "100000" });
-  api = apiClient(service.url);
   db = createClient({ url: inject("libsqlUrl") });
 });
 
 afterAll(async () => {
   db?.close();
-  await service?.close();
 });
 
 const newEmail = () => `sec-${crypto.randomUUID()}@example.test`;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   actors,
   buildRoomFixture,
@@ -15,24 +15,18 @@ import {
   tokenOf,
   undecidedCells,
 } from "../authz-matrix";
-import { type Api, apiClient } from "../helpers/api";
-import { type Service, startService } from "../helpers/service";
+import { apiClient } from "../helpers/api";
+import { useService } from "../helpers/service";
 
-let service: Service;
-let api: Api;
+// Every cell registers nothing but accepts invites: lift the per-IP auth limit for this file.
+const service = useService({ AUTH_RATE_LIMIT: "1000000" });
+const api = apiClient(service);
 let cast: Cast;
 /** Rooms for rows that change nothing that matters to access: built once per privacy. */
 const shared = new Map<Privacy, Promise<RoomFixture>>();
 
 beforeAll(async () => {
-  // Every cell registers nothing but accepts invites: lift the per-IP auth limit for this file.
-  service = await startService({ AUTH_RATE_LIMIT: "1000000" });
-  api = apiClient(service.url);
   cast = await registerCast(api);
-});
-
-afterAll(async () => {
-  await service?.close();
 });
 
 async function fixtureFor(row: MatrixRow, privacy: Privacy): Promise<RoomFixture> {

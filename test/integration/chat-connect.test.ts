@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { addMember, createRoom, registerUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import { TestSocket } from "../helpers/ws";
 import { connect, expectRefused, sendAcked, wsUrl } from "./chat-helpers";
 
@@ -9,18 +9,12 @@ import { connect, expectRefused, sendAcked, wsUrl } from "./chat-helpers";
 // a well-formed since, all checked before the upgrade reaches the room's object.
 
 const ALLOWED = "https://app.example.test";
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    ALLOWED_ORIGINS: ALLOWED,
-    MESSAGE_RATE_LIMIT: "1000",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  ALLOWED_ORIGINS: ALLOWED,
+  MESSAGE_RATE_LIMIT: "1000",
 });
-afterAll(() => service?.close());
+const api = apiClient(service);
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import WebSocket from "ws";
 import { classifySeq } from "../../src/chat/resume";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { addMember, createRoom, registerUser, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import { sleep, waitFor, wsUrl } from "./chat-helpers";
 
 // A small Jepsen-style run (reliability-testing.md §4, DLV-1 at CI size): CLIENTS clients each send
@@ -17,20 +17,14 @@ const PER_CLIENT = 200;
 const WINDOW = 5;
 const DROP_P = 0.02;
 
-let service: Service;
-let api: Api;
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  MESSAGE_RATE_LIMIT: "100000",
+  PRESENCE_GRACE_MS: "300",
+});
+const api = apiClient(service);
 /** Set by the nemesis: clients hold new sends (not resends) while it evicts the room. */
 let paused = false;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    MESSAGE_RATE_LIMIT: "100000",
-    PRESENCE_GRACE_MS: "300",
-  });
-  api = apiClient(service.url);
-});
-afterAll(() => service?.close());
 
 interface Received {
   seq: number;

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { adaAndBoInRoom } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import type { TestSocket } from "../helpers/ws";
 import {
   connect,
@@ -18,18 +18,12 @@ import {
 // SQLite, and clients resume with since/epoch without a gap or a duplicate.
 
 const GRACE_MS = 300;
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    PRESENCE_GRACE_MS: String(GRACE_MS),
-    MESSAGE_RATE_LIMIT: "100000",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  PRESENCE_GRACE_MS: String(GRACE_MS),
+  MESSAGE_RATE_LIMIT: "100000",
 });
-afterAll(() => service?.close());
+const api = apiClient(service);
 
 const setup = () => adaAndBoInRoom(api);
 

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { adaAndBoInRoom, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import {
   connect,
   expectSilence,
@@ -15,17 +15,11 @@ import {
 // Sending, editing and deleting over the socket: stored first, then acked and broadcast in seq
 // order; retries stored once; invalid frames answered without closing the socket.
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    MESSAGE_RATE_LIMIT: "1000",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  MESSAGE_RATE_LIMIT: "1000",
 });
-afterAll(() => service?.close());
+const api = apiClient(service);
 
 const roomWithTwo = (isPrivate = true) => adaAndBoInRoom(api, { isPrivate });
 

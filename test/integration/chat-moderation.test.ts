@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { addMember, createRoom, guestUser, registerUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import { connect, expectRefused, nextStatus, sendAcked, statusesOf } from "./chat-helpers";
 
 // Membership and session changes made over HTTP reach the live sockets at once. Clients here send
 // a heartbeat first, as real ones do (see ConnectOptions.heartbeat for why that matters locally).
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    PRESENCE_GRACE_MS: "300",
-    MESSAGE_RATE_LIMIT: "1000",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  PRESENCE_GRACE_MS: "300",
+  MESSAGE_RATE_LIMIT: "1000",
 });
-afterAll(() => service?.close());
+const api = apiClient(service);
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const live = { heartbeat: true };

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createChatClient } from "../../src/client/index";
 import { PRESENCE_BATCH_MS } from "../../src/shared/protocol";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import {
   adaAndBoInRoom,
   addMember,
@@ -9,7 +9,7 @@ import {
   registerUser,
   type TestUser,
 } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import {
   connect,
   expectSilence,
@@ -31,19 +31,13 @@ import {
 
 const GRACE_MS = 1000;
 const LIMIT = 3;
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    PRESENCE_GRACE_MS: String(GRACE_MS),
-    MESSAGE_RATE_LIMIT: "1000",
-    READY_ONLINE_LIMIT: String(LIMIT),
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  PRESENCE_GRACE_MS: String(GRACE_MS),
+  MESSAGE_RATE_LIMIT: "1000",
+  READY_ONLINE_LIMIT: String(LIMIT),
 });
-afterAll(() => service?.close());
+const api = apiClient(service);
 
 const setup = () => adaAndBoInRoom(api);
 

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { addMember, createRoom, registerUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import { connect, expectSilence, postMessage, sendAcked, sleep } from "./chat-helpers";
 
 // MESSAGE_RATE_LIMIT per MESSAGE_RATE_WINDOW_MS per user per room, shared by WS and HTTP, derived
@@ -9,18 +9,12 @@ import { connect, expectSilence, postMessage, sendAcked, sleep } from "./chat-he
 
 const LIMIT = 3;
 const WINDOW_MS = 3000;
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    MESSAGE_RATE_LIMIT: String(LIMIT),
-    MESSAGE_RATE_WINDOW_MS: String(WINDOW_MS),
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  MESSAGE_RATE_LIMIT: String(LIMIT),
+  MESSAGE_RATE_WINDOW_MS: String(WINDOW_MS),
 });
-afterAll(() => service?.close());
+const api = apiClient(service);
 
 async function setup() {
   const ada = await registerUser(api);

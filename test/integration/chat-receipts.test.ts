@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { adaAndBoInRoom, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import { connect, expectSilence, postMessage, sendAcked } from "./chat-helpers";
 
 // Per-user watermarks that only go up (delivered >= read), broadcast when they move, and the
 // unread counts GET /api/rooms shows from them.
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    MESSAGE_RATE_LIMIT: "1000",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  MESSAGE_RATE_LIMIT: "1000",
 });
-afterAll(() => service?.close());
+const api = apiClient(service);
 
 const setup = () => adaAndBoInRoom(api);
 

@@ -1,29 +1,20 @@
 import { request } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { registerUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { startService, useService } from "../helpers/service";
 
 // The HTTP surface every route shares (reliability-testing §4.10): CORS, secure headers,
 // caching, body limits, the error envelope, health, the OpenAPI document and the docs page.
 const ALLOWED = "https://app.example.com";
 const ALSO_ALLOWED = "https://admin.example.com";
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    ALLOWED_ORIGINS: ` ${ALLOWED} , ${ALSO_ALLOWED} `,
-    AUTH_RATE_LIMIT: "100000",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  ALLOWED_ORIGINS: ` ${ALLOWED} , ${ALSO_ALLOWED} `,
+  AUTH_RATE_LIMIT: "100000",
 });
-
-afterAll(async () => {
-  await service?.close();
-});
+const api = apiClient(service);
 
 const preflight = (origin: string, path = "/api/auth/login") =>
   fetch(`${service.url}${path}`, {

@@ -1,24 +1,21 @@
 import { type Client, createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createInvite, enrol, rawBodyCases } from "../authz-matrix";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { createRoom, registerUser, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
-let service: Service;
-let api: Api;
+const service = useService({ AUTH_RATE_LIMIT: "1000000" });
+const api = apiClient(service);
 /** Direct access to the run's libSQL database, to move an invite's expiry into the past. */
 let db: Client;
 
 beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "1000000" });
-  api = apiClient(service.url);
   db = createClient({ url: inject("libsqlUrl") });
 });
 
 afterAll(async () => {
   db?.close();
-  await service?.close();
 });
 
 async function invitesOf(roomId: string, as: TestUser) {

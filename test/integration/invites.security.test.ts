@@ -4,26 +4,23 @@ import { encode } from "uqr";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { QR_OPTIONS } from "../../src/invites/qr";
 import { createInvite, enrol } from "../authz-matrix";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { createRoom, registerUser, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { startService, useService } from "../helpers/service";
 
 const PUBLIC_URL = "https://chat.example.test";
 
-let service: Service;
-let api: Api;
+const service = useService({ AUTH_RATE_LIMIT: "1000000", PUBLIC_URL });
+const api = apiClient(service);
 /** Direct access to the run's libSQL database, to inspect what is stored. */
 let db: Client;
 
 beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "1000000", PUBLIC_URL });
-  api = apiClient(service.url);
   db = createClient({ url: inject("libsqlUrl") });
 });
 
 afterAll(async () => {
   db?.close();
-  await service?.close();
 });
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { guestUser, registerUser, uniq } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "100000" });
-  api = apiClient(service.url);
-});
-
-afterAll(async () => {
-  await service?.close();
-});
+const service = useService({ AUTH_RATE_LIMIT: "100000" });
+const api = apiClient(service);
 
 describe("GET /api/me", () => {
   it("answers the signed-in user", async () => {

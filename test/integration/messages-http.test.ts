@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, apiClient } from "../helpers/api";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../helpers/api";
 import { adaAndBoInRoom, registerUser, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 import { connect, expectSilence, framesOf, postMessage } from "./chat-helpers";
 
 // The message routes over HTTP: history pages, sends that are broadcast live, edits, deletes,
 // and who may call them.
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "100000",
-    MESSAGE_RATE_LIMIT: "100000",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "100000",
+  MESSAGE_RATE_LIMIT: "100000",
 });
-afterAll(() => service?.close());
+const api = apiClient(service);
 
 const setup = (isPrivate = true) => adaAndBoInRoom(api, { isPrivate });
 

@@ -1,19 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { badNames, enrol, rawBodyCases } from "../authz-matrix";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { createRoom, registerUser, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
-let service: Service;
-let api: Api;
+const service = useService({ AUTH_RATE_LIMIT: "1000000" });
+const api = apiClient(service);
 let owner: TestUser;
 let admin: TestUser;
 let member: TestUser;
 let room: { id: string; name: string; isPrivate: boolean };
 
 beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "1000000" });
-  api = apiClient(service.url);
   [owner, admin, member] = await Promise.all([
     registerUser(api),
     registerUser(api),
@@ -22,10 +20,6 @@ beforeAll(async () => {
   room = await createRoom(api, owner, { isPrivate: true });
   await enrol(api, room, owner, admin, "admin");
   await enrol(api, room, owner, member, "member");
-});
-
-afterAll(async () => {
-  await service?.close();
 });
 
 /** The room and its members as the owner sees them: must be unchanged after every bad request. */

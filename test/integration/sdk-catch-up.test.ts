@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createChatClient, type Message } from "../../src/client/index";
 import { REPLAY_CAP } from "../../src/shared/protocol";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { registerUser, uniq } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
 // More than REPLAY_CAP events while away: the resume comes back "truncated" and the SDK catches
 // up over HTTP, refreshing the messages it held (edits and deletions included).
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "1000000", MESSAGE_RATE_LIMIT: "1000000" });
-  api = apiClient(service.url);
-});
-
-afterAll(async () => {
-  await service?.close();
-});
+const service = useService({ AUTH_RATE_LIMIT: "1000000", MESSAGE_RATE_LIMIT: "1000000" });
+const api = apiClient(service);
 
 async function waitFor<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

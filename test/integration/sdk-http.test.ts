@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ChatApiError,
   type ChatClient,
@@ -7,24 +7,15 @@ import {
   parseInviteToken,
   type Tokens,
 } from "../../src/client/index";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { expiredTokenOf, registerUser, type TestUser, uniq } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
 // The SDK's HTTP half against the real service: every route typed, tokens attached, the refresh
 // token rotated once on a 401, and errors as ChatApiError with the API's code.
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "1000000", MESSAGE_RATE_LIMIT: "1000000" });
-  api = apiClient(service.url);
-});
-
-afterAll(async () => {
-  await service?.close();
-});
+const service = useService({ AUTH_RATE_LIMIT: "1000000", MESSAGE_RATE_LIMIT: "1000000" });
+const api = apiClient(service);
 
 /** A fetch that counts refresh calls (each is a token rotation on the server). */
 function countingFetch(): { fetch: FetchLike; refreshes: () => number } {

@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChatApiError, createChatClient } from "../../src/client/index";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { registerUser, uniq } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
 // rate_limited surfaces as a ChatApiError with retryAfterMs, over the socket and over HTTP.
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "1000000",
-    MESSAGE_RATE_LIMIT: "2",
-    MESSAGE_RATE_WINDOW_MS: "10000",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "1000000",
+  MESSAGE_RATE_LIMIT: "2",
+  MESSAGE_RATE_WINDOW_MS: "10000",
 });
-
-afterAll(async () => {
-  await service?.close();
-});
+const api = apiClient(service);
 
 describe("rate limits through the SDK", () => {
   it("rejects the send over the limit with rate_limited and retryAfterMs, and stores only the others", async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type ChatClientOptions,
   createChatClient,
@@ -6,24 +6,15 @@ import {
   type RefreshLock,
   type Tokens,
 } from "../../src/client/index";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { expiredTokenOf, registerUser, type TestUser } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
 // Two SDK clients sharing one stored token pair, like two tabs of the web app over localStorage,
 // against the real service's reuse detection: a refresh token presented twice ends the session.
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({ AUTH_RATE_LIMIT: "1000000", MESSAGE_RATE_LIMIT: "1000000" });
-  api = apiClient(service.url);
-});
-
-afterAll(async () => {
-  await service?.close();
-});
+const service = useService({ AUTH_RATE_LIMIT: "1000000", MESSAGE_RATE_LIMIT: "1000000" });
+const api = apiClient(service);
 
 /** An async mutex standing in for navigator.locks: each fn starts once the previous settled. */
 function mutex(): RefreshLock {

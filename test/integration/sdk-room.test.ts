@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   type ChatClient,
   createChatClient,
@@ -6,28 +6,19 @@ import {
   type RoomConnection,
   type RoomOptions,
 } from "../../src/client/index";
-import { type Api, apiClient } from "../helpers/api";
+import { apiClient } from "../helpers/api";
 import { registerUser, type TestUser, uniq } from "../helpers/factories";
-import { type Service, startService } from "../helpers/service";
+import { useService } from "../helpers/service";
 
 // The SDK's live rooms against the real Worker + Durable Objects (workerd) and libSQL, through
 // Node's global WebSocket and fetch, exactly as an app would use them.
 
-let service: Service;
-let api: Api;
-
-beforeAll(async () => {
-  service = await startService({
-    AUTH_RATE_LIMIT: "1000000",
-    MESSAGE_RATE_LIMIT: "1000000",
-    PRESENCE_GRACE_MS: "300",
-  });
-  api = apiClient(service.url);
+const service = useService({
+  AUTH_RATE_LIMIT: "1000000",
+  MESSAGE_RATE_LIMIT: "1000000",
+  PRESENCE_GRACE_MS: "300",
 });
-
-afterAll(async () => {
-  await service?.close();
-});
+const api = apiClient(service);
 
 /** Polls until `check` returns a value (not undefined), or fails saying what it waited for. */
 async function waitFor<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
