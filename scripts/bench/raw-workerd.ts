@@ -19,7 +19,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join, relative } from "node:path";
 import { unstable_readConfig } from "wrangler";
-import type { Target, TargetKind } from "./server.ts";
+import { stopChild, type Target, type TargetKind } from "./server.ts";
 
 export interface WorkerShape {
   compatibilityDate: string;
@@ -158,14 +158,6 @@ export async function startRawTarget(
     hostPid: child.pid as number,
     sql: unsupported,
     evict: unsupported,
-    async close() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((r) => child.once("exit", () => r()));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
+    close: () => stopChild(child),
   };
 }

@@ -96,7 +96,8 @@ export function trackChild(child: ChildProcess, isWorkerd = false): void {
   }
 }
 
-async function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+/** SIGTERM, then SIGKILL after `timeoutMs`; resolves once the process has exited. */
+export async function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
     return;
   }
