@@ -35,8 +35,8 @@ export const configSchema = z.object({
   MESSAGE_RATE_LIMIT: intVar(5, 1, 1_000_000),
   MESSAGE_RATE_WINDOW_MS: intVar(10_000, 100, 86_400_000),
   PRESENCE_GRACE_MS: intVar(15_000, 0, 3_600_000),
-  // Most members a `ready` frame lists (you included); 2000 keeps it far below the 1 MiB frame
-  // limit with the longest names. docs/protocol.md "Presence".
+  // The big-room threshold: up to it online, a `ready` frame lists everyone (you included); 2000
+  // keeps that far below the 1 MiB frame limit with the longest names. docs/protocol.md "Presence".
   READY_ONLINE_LIMIT: intVar(100, 1, 2000),
 });
 

@@ -308,19 +308,20 @@ export function compareByName(a: ConnectedUser, b: ConnectedUser): number {
 
 /** What `ready` says about presence: a bounded list, and how many are online in all. */
 export interface ReadyPresence {
-  /** At most `limit` members: you first, then the others by name. */
+  /** Everyone online (you first, then by name), or only you above `limit` (occupancy mode). */
   online: Member[];
   /** Everyone online (you and the grace period included); online.length when the list is complete. */
   onlineCount: number;
 }
 
 /**
- * `ready.online` and `ready.onlineCount`. Listing everyone made each join cost O(N) bytes and a
- * sort of N names (N joins: O(N^2), ~107 KiB per ready at 1,000 online), so the list stops at
- * READY_ONLINE_LIMIT: you always (a client can rely on seeing itself), then the first other users
- * the room's index holds (open sockets in connection order, then the grace period), sorted by
- * name. Which others is deliberately unspecified; the count is exact, and GET /presence lists
- * everyone. O(limit) per join.
+ * `ready.online` and `ready.onlineCount`. While at most `limit` (READY_ONLINE_LIMIT) are online
+ * the list is everyone, you first, then the others by name. Above that the room is in occupancy
+ * mode (presenceFrames: no arrivals told) and the list is only you: a client can rely on seeing
+ * itself, and the count is exact. A partial list there would be a snapshot nobody keeps up to
+ * date, and it was most of a join's cost: ~11 KiB on the wire per join at the old cap of 100
+ * names, and most of the JavaScript a join allocated (docs/performance.md, finding 3). GET
+ * /presence lists everyone on demand. O(limit) per join: the count comes from the index.
  */
 export function readyPresence(
   open: ReadonlyMap<string, ConnectedUser>,
@@ -329,20 +330,19 @@ export function readyPresence(
   limit: number,
   iso: (ms: number) => string,
 ): ReadyPresence {
+  const count = onlineCount(open, grace);
   const you = open.get(youId) ?? grace.find((g) => g.userId === youId);
-  const room = you ? limit - 1 : limit;
   const others: ConnectedUser[] = [];
-  for (const source of [open.values(), grace.filter((g) => !open.has(g.userId))]) {
-    for (const u of source) {
-      if (others.length >= room) {
-        break;
-      }
-      if (u.userId !== youId) {
-        others.push(u);
+  if (count <= limit) {
+    for (const source of [open.values(), grace.filter((g) => !open.has(g.userId))]) {
+      for (const u of source) {
+        if (u.userId !== youId) {
+          others.push(u);
+        }
       }
     }
+    others.sort(compareByName);
   }
-  others.sort(compareByName);
   return {
     online: (you ? [you, ...others] : others).map((u) => ({
       userId: u.userId,
@@ -350,6 +350,6 @@ export function readyPresence(
       role: u.role,
       joinedAt: iso(u.joinedAt),
     })),
-    onlineCount: onlineCount(open, grace),
+    onlineCount: count,
   };
 }

@@ -32,8 +32,8 @@ export class RoomPresence {
     private readonly options: {
       graceMs: number;
       /**
-       * Most members a `ready` lists (READY_ONLINE_LIMIT); its onlineCount counts them all. Above
-       * it online, arrivals are no longer announced (presenceFrames).
+       * The big-room threshold (READY_ONLINE_LIMIT): up to it online a `ready` lists everyone;
+       * above it only you, and arrivals are no longer announced (presenceFrames).
        */
       readyOnlineLimit: number;
       /** Arms the room's alarm for the earliest deadline (see ChatRoom.scheduleAlarm). */
@@ -55,7 +55,7 @@ export class RoomPresence {
     return decision.announceOnline;
   }
 
-  /** The presence fields of `ready` for `userId` (at most readyOnlineLimit listed, exact count). */
+  /** The presence fields of `ready` for `userId` (everyone, or only you in a big room; exact count). */
   ready(userId: string): ReturnType<typeof readyPresence> {
     const grace = this.store.allGrace();
     return readyPresence(

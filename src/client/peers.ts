@@ -25,9 +25,8 @@ export interface PresenceLoad {
  * a local expiry in case the server's "stopped" is lost with a dropped socket), and everyone's
  * receipt watermarks. Emits `presence` and `typing` on changes.
  *
- * `online` may be partial: a `ready` lists at most the server's READY_ONLINE_LIMIT members, and
- * presence frames only add the ones who come later, and only while the room has at most that many
- * online (above it the server announces departures and the count, not arrivals). `onlineCount`
+ * `online` may be partial: with more online than the server's READY_ONLINE_LIMIT, a `ready` lists
+ * only you, and presence frames tell departures and the count, not arrivals. `onlineCount`
  * is exact (every ready and presence frame carries it). The list only ever holds people who are
  * online, so when its size equals the count it is complete.
  */

@@ -183,9 +183,9 @@ export class RoomConnection {
 
   /**
    * Members online now (you included), as of `ready` and the presence events since. In a big
-   * room this is partial: `ready` lists at most the server's READY_ONLINE_LIMIT members (you
-   * first, then by name), and while more than that are online the server tells departures and
-   * the count but not arrivals (`online_count` events). Complete when
+   * room (more online than the server's READY_ONLINE_LIMIT) this is partial: `ready` lists only
+   * you there, and the server tells departures and the count but not arrivals (`online_count`
+   * events). Complete when
    * `online.length === onlineCount`; `loadPresence()` fills it.
    */
   get online(): OnlineUser[] {
@@ -342,7 +342,7 @@ export class RoomConnection {
    * Loads everyone online over HTTP (`GET /rooms/:id/presence`) into `online` and resolves with
    * the list (then `online.length === onlineCount`). Call it when the app shows the full list;
    * the room never does it by itself, as that would bring back the O(N) bytes per join that the
-   * bounded `ready.online` avoids. Presence frames that arrive meanwhile are applied on top, and
+   * short `ready.online` of a big room avoids. Presence frames that arrive meanwhile are applied on top, and
    * later ones keep it complete while the room has at most READY_ONLINE_LIMIT online (above
    * that, arrivals are only counted: load again when `online.length < onlineCount`).
    */

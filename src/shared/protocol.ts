@@ -193,8 +193,9 @@ export const onlineCountSchema = z.number().int().min(0).optional();
 
 /**
  * Always the first frame of a socket: the room, you, who is online, and where the timeline is.
- * `online` lists at most the room's READY_ONLINE_LIMIT members (you first, then by name);
- * `onlineCount` counts all of them, so `onlineCount === online.length` means the list is complete.
+ * `online` lists everyone online (you first, then by name) while at most the room's
+ * READY_ONLINE_LIMIT are, and only you above that (a big room); `onlineCount` counts all of them,
+ * so `onlineCount === online.length` means the list is complete.
  * GET /api/rooms/:id/presence lists everyone.
  */
 export const readyFrameSchema = z.object({

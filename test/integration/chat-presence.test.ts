@@ -27,7 +27,8 @@ import {
 // Changes are batched (PRESENCE_BATCH_MS): a change may come as `user_status` or inside a
 // `user_status_batch`, so these tests look at changes (nextStatus), not at frame types.
 // READY_ONLINE_LIMIT is 3 here (100 in wrangler.toml), so four people online make a big room:
-// a ready lists at most 3 (you first, then by name) and counts everyone in onlineCount.
+// a ready lists everyone up to 3 (you first, then by name), only you above that, and counts
+// everyone in onlineCount.
 
 const GRACE_MS = 1000;
 const LIMIT = 3;
@@ -186,9 +187,13 @@ describe("batched presence", () => {
       }
     }
     expect(frames.flatMap(statusChanges).every((c) => c.status === "online")).toBe(true);
-    // The last joiner's ready.online: at most LIMIT, exact count.
-    const last = joined.at(-1);
-    expect(last?.ready.online).toHaveLength(Math.min(LIMIT, last?.ready.onlineCount));
+    // Each joiner's ready.online: everyone while the room had at most LIMIT online, else itself.
+    for (const [i, s] of joined.entries()) {
+      const { online, onlineCount } = s.ready;
+      expect(online.length).toBe(onlineCount > LIMIT ? 1 : onlineCount);
+      expect(online[0]?.userId).toBe(crowd[i]?.id);
+    }
+    expect(joined.some((s) => s.ready.onlineCount > LIMIT)).toBe(true);
     expect(frames.at(-1)?.onlineCount).toBe(everyone);
     const outbox = await service.roomSql(room.id, "SELECT user_id FROM presence_outbox");
     expect(outbox).toEqual([]);
@@ -234,7 +239,7 @@ const statusFrame = (s: Socket, user: TestUser, status: "online" | "offline", wh
   s.socket.next(isStatusOf(user.id, status), GRACE_MS + 3000, what);
 
 describe("ready.online with READY_ONLINE_LIMIT", () => {
-  it("gives the 4th joiner 3 entries including itself, and onlineCount 4", async () => {
+  it("lists everyone up to 3 online; the 4th joiner's list is only itself, with onlineCount 4", async () => {
     const { ann, ben, cat, dan, room } = await fourInRoom();
     const a = await connect(service, room.id, ann);
     const b = await connect(service, room.id, ben);
@@ -246,14 +251,21 @@ describe("ready.online with READY_ONLINE_LIMIT", () => {
     expect(idsOf(c.ready)).toEqual([cat.id, ann.id, ben.id]);
     expect(c.ready.onlineCount).toBe(3);
 
+    // Four of three: a big room, where a ready names only you and counts everyone.
     const d = await connect(service, room.id, dan);
-    expect(idsOf(d.ready)).toEqual([dan.id, ann.id, ben.id]);
+    expect(idsOf(d.ready)).toEqual([dan.id]);
     expect(d.ready.onlineCount).toBe(4);
-    // Ann's second tab: she still comes first, and she counts once.
+    // Ann's second tab: she counts once, and still finds herself.
     const a2 = await connect(service, room.id, ann);
-    expect(idsOf(a2.ready)).toEqual([ann.id, ben.id, cat.id]);
+    expect(idsOf(a2.ready)).toEqual([ann.id]);
     expect(a2.ready.onlineCount).toBe(4);
-    for (const s of [a, b, c, d, a2]) {
+    // Dan leaves: once his grace period ends the room is back at three, and lists everyone again.
+    d.socket.close();
+    expect((await statusFrame(a, dan, "offline", "Dan offline")).onlineCount).toBe(3);
+    const b2 = await connect(service, room.id, ben);
+    expect(idsOf(b2.ready)).toEqual([ben.id, ann.id, cat.id]);
+    expect(b2.ready.onlineCount).toBe(3);
+    for (const s of [a, b, c, a2, b2]) {
       s.socket.close();
     }
   });
@@ -306,7 +318,7 @@ describe("ready.online with READY_ONLINE_LIMIT", () => {
     for (const u of [ann, ben, cat, dan]) {
       sockets.push(await connect(service, room.id, u));
     }
-    expect(sockets.at(-1)?.ready.online).toHaveLength(LIMIT);
+    expect(sockets.at(-1)?.ready.online).toHaveLength(1);
     const res = await api("GET", `/api/rooms/${room.id}/presence`, { token: dan.token });
     expect(res.status).toBe(200);
     expect(res.body.online.map((m: { userId: string }) => m.userId).sort()).toEqual(
@@ -332,7 +344,7 @@ describe("ready.online with READY_ONLINE_LIMIT", () => {
       const live = client.room(room.id, { heartbeatMs: 0 });
       await live.whenOpen(10_000);
       expect(live.onlineCount).toBe(4);
-      expect(live.online.map((u) => u.userId)).toEqual([dan.id, ann.id, ben.id]);
+      expect(live.online.map((u) => u.userId)).toEqual([dan.id]);
       const everyone = await live.loadPresence();
       expect(everyone.map((u) => u.userId).sort()).toEqual([ann.id, ben.id, cat.id, dan.id].sort());
       expect(live.online).toHaveLength(live.onlineCount);

@@ -168,17 +168,26 @@ describe("the online list of a ready frame", () => {
     });
   });
 
-  it("stops at the limit but counts everyone (the 4th joiner with a limit of 3)", () => {
-    const four = [user("usr_1", "Ann"), user("usr_2", "Ben"), user("usr_3", "Cat")];
-    const r = readyPresence(openIndex([...four, user("usr_4", "Dan")]), [], "usr_4", 3, iso);
-    expect(r.online.map((m) => m.displayName)).toEqual(["Dan", "Ann", "Ben"]);
-    expect(r.onlineCount).toBe(4);
-    const one = readyPresence(openIndex([...four, user("usr_4", "Dan")]), [], "usr_2", 1, iso);
-    expect(one.online.map((m) => m.displayName)).toEqual(["Ben"]);
-    expect(one.onlineCount).toBe(4);
+  it("lists everyone up to the limit, only you above it, and counts everyone", () => {
+    const three = [user("usr_1", "Cat"), user("usr_2", "Ann"), user("usr_3", "Ben")];
+    const full = readyPresence(openIndex(three), [], "usr_3", 3, iso);
+    expect(full.online.map((m) => m.displayName)).toEqual(["Ben", "Ann", "Cat"]);
+    expect(full.onlineCount).toBe(3);
+    // The 4th joiner makes it a big room (occupancy mode): the list is only you.
+    const four = openIndex([...three, user("usr_4", "Dan")]);
+    for (const youId of ["usr_4", "usr_2"]) {
+      const r = readyPresence(four, [], youId, 3, iso);
+      expect(r.online.map((m) => m.userId)).toEqual([youId]);
+      expect(r.onlineCount).toBe(4);
+    }
+    // Someone in the grace period counts towards the limit too.
+    const inGrace = [{ ...user("usr_5", "Eve"), goneAt: 1 }];
+    const graced = readyPresence(openIndex(three), inGrace, "usr_1", 3, iso);
+    expect(graced.online.map((m) => m.userId)).toEqual(["usr_1"]);
+    expect(graced.onlineCount).toBe(4);
   });
 
-  it("is you plus up to limit - 1 others sorted by name, and counts everyone, whatever the room", () => {
+  it("is everyone (you first, then by name) up to the limit, only you above it, whatever the room", () => {
     // Few distinct names, so ties fall to the id.
     const someone = fc
       .record({ id: fc.integer({ min: 0, max: 80 }), name: fc.constantFrom("a", "B", "b", "é") })
@@ -196,12 +205,14 @@ describe("the online list of a ready frame", () => {
           const everyone = new Set([...conn, ...inGrace].map((u) => u.userId));
           expect(r.onlineCount).toBe(everyone.size);
           const ids = r.online.map((m) => m.userId);
-          expect(ids.length).toBe(Math.min(limit, everyone.size));
-          expect(new Set(ids).size).toBe(ids.length);
-          expect(ids.every((id) => everyone.has(id))).toBe(true);
-          if (everyone.has(youId)) {
-            expect(ids[0]).toBe(youId);
+          const you = everyone.has(youId) ? [youId] : [];
+          if (everyone.size > limit) {
+            expect(ids).toEqual(you);
+            return;
           }
+          expect(new Set(ids)).toEqual(everyone);
+          expect(ids.length).toBe(everyone.size);
+          expect(ids.slice(0, you.length)).toEqual(you);
           const others = r.online.filter((m) => m.userId !== youId);
           const byName = (a: { displayName: string; userId: string }, b: typeof a) =>
             a.displayName.localeCompare(b.displayName) ||

@@ -3,7 +3,7 @@ import { h, replaceChildren, show } from "../dom";
 
 /**
  * The room's people: members (GET members, first 100) with who is online now (the socket's
- * presence). In a big room the socket names only some of those online (`room.online` is partial,
+ * presence). In a big room the socket names only you of those online (`room.online` is partial,
  * `room.onlineCount` exact): the panel shows the count, the names it knows, and a button that
  * loads everyone online on demand (`room.loadPresence()`). Also the room's name book, for
  * "Seen by" and authors.
