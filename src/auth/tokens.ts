@@ -33,6 +33,29 @@ export async function signAccessToken(
 }
 
 /**
+ * The HS256 key for verifying, imported once per secret per isolate: jose given raw bytes
+ * imports a fresh CryptoKey on every verify, and every request and WebSocket upgrade verifies
+ * (docs/performance.md, finding 3). Only a resolved key is kept, never a pending promise: workerd
+ * ties a promise to the request that made it, so another request must not wait on it.
+ */
+const verifyKeys = new Map<string, CryptoKey>();
+
+async function verifyKeyOf(secret: string): Promise<CryptoKey> {
+  let key = verifyKeys.get(secret);
+  if (!key) {
+    key = await crypto.subtle.importKey(
+      "raw",
+      keyOf(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    verifyKeys.set(secret, key);
+  }
+  return key;
+}
+
+/**
  * Verifies signature, algorithm (pinned to HS256: no `none`, no HS512, no public-key confusion;
  * jose never fetches `jku`/`x5u` keys for a symmetric key), issuer, audience, expiry (no clock
  * tolerance) and the token kind. Returns null for anything that is not a valid access token,
@@ -43,7 +66,7 @@ export async function verifyAccessToken(
   secret: string,
 ): Promise<AccessClaims | null> {
   try {
-    const { payload } = await jwtVerify(token, keyOf(secret), {
+    const { payload } = await jwtVerify(token, await verifyKeyOf(secret), {
       algorithms: ["HS256"],
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,
