@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
@@ -5,6 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
 import { chatRoutes } from "./chat/routes";
 import { docsPage } from "./docs";
+import type { AppEnv } from "./env";
 import { invitesRoutes, roomInvitesRoutes } from "./invites/routes";
 import { ApiError, errorBody, renderError } from "./lib/errors";
 import { newRouter } from "./lib/openapi";
@@ -17,27 +19,43 @@ import { meRoutes } from "./users/routes";
 /** Request bodies above this get 413 before any parsing (DESIGN "Limits and config"). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Runs `mw` on every request except WebSocket upgrades. The headers these add (security headers,
+ * Cache-Control, CORS) say nothing on a 101 (no document, nothing cached, and browsers apply no
+ * CORS to WebSockets: the ws route checks Origin itself), and each header set on a response that
+ * already exists makes Hono copy the Response: garbage on every connect (docs/performance.md).
+ */
+const httpOnly =
+  (mw: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> =>
+  (c, next) =>
+    c.req.header("upgrade") === undefined ? mw(c, next) : next();
+
 export function createApp() {
   const app = newRouter();
 
   app.use("*", requestId({ generator: () => crypto.randomUUID() }));
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  app.use("*", httpOnly(secureHeaders({ crossOriginResourcePolicy: "cross-origin" })));
   // API answers carry tokens, invites and private room data: never cache them (errors included,
   // since this runs after onError has rendered them).
-  app.use("/api/*", async (c, next) => {
-    await next();
-    c.header("Cache-Control", "no-store");
-  });
   app.use(
     "/api/*",
-    cors({
-      origin: (origin, c) =>
-        isOriginAllowed(origin, c.req.url, c.env.ALLOWED_ORIGINS) ? origin : null,
-      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type"],
-      exposeHeaders: ["Retry-After"],
-      maxAge: 600,
+    httpOnly(async (c, next) => {
+      await next();
+      c.header("Cache-Control", "no-store");
     }),
+  );
+  app.use(
+    "/api/*",
+    httpOnly(
+      cors({
+        origin: (origin, c) =>
+          isOriginAllowed(origin, c.req.url, c.env.ALLOWED_ORIGINS) ? origin : null,
+        allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allowHeaders: ["Authorization", "Content-Type"],
+        exposeHeaders: ["Retry-After"],
+        maxAge: 600,
+      }),
+    ),
   );
   app.use(
     "/api/*",
