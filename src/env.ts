@@ -1,3 +1,4 @@
+import type { Client } from "@libsql/client/web";
 import type { Config } from "./config";
 import type { Db } from "./db/client";
 
@@ -22,7 +23,10 @@ export interface AuthUser {
 
 export interface Services {
   config: Config;
+  /** Made on first use, over `libsql`: a WebSocket upgrade reads through `libsql` only. */
   db: Db;
+  /** The raw libSQL client, made on first use, for the hot reads that skip drizzle. */
+  libsql: Client;
   now: () => number;
 }
 

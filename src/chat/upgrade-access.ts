@@ -58,8 +58,8 @@ export async function authorizeUpgrade(
   ticket: string | undefined,
 ): Promise<UpgradeGrant> {
   const claims = await upgradeClaims(c, roomId, ticket);
-  const { db, now } = c.var.services;
-  const { session, found } = await readUpgradeAccess(db.$client, {
+  const { libsql, now } = c.var.services;
+  const { session, found } = await readUpgradeAccess(libsql, {
     sessionId: claims.sessionId,
     userId: claims.userId,
     roomId,
@@ -81,7 +81,7 @@ export async function authorizeUpgrade(
   if (!found || found.room.isPrivate) {
     throw roomNotFound();
   }
-  const joined = await joinPublicRoom(db, roomId, user.id, now());
+  const joined = await joinPublicRoom(c.var.services.db, roomId, user.id, now());
   if (!joined.membership || !joined.room) {
     throw roomNotFound();
   }
