@@ -60,7 +60,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --step-ms <n>        duration of one step of the sustainable-rate search (default 1500)
   --max-rate <n>       highest rate the search tries (default 400000; 0 = fixed point only)
   --idle <list>        idle socket counts (default 1000,3000); measured under a bare workerd
-                       (the figure) and again under wrangler's test harness
+                       (the figure), again under wrangler's test harness, and at the largest
+                       count once more after a full GC (a bare workerd with its inspector open)
   --joins <list>       join sizes (default 250,1000)
   --history <a,b>      history room sizes (default 1000,100000)
   --rate-window-ms <n> MESSAGE_RATE_WINDOW_MS for the service (default 10000, the product default)
@@ -205,9 +206,10 @@ interface Bench {
 
 /**
  * Where a group's targets run: wrangler's test harness (as the integration tests do; it can seed
- * and evict Durable Objects), or a bare workerd (raw-workerd.ts: no local tooling in the process).
+ * and evict Durable Objects), or a bare workerd (raw-workerd.ts: no local tooling in the process),
+ * optionally with its inspector open (for a forced GC; not for the figures: it costs memory).
  */
-type Runtime = "harness" | "workerd";
+type Runtime = "harness" | "workerd" | "workerd-inspect";
 
 /** Starts fresh processes for every target (side by side) and hands them to `fn`. */
 async function withTargets(
@@ -219,7 +221,7 @@ async function withTargets(
   const o = b.o;
   const started = await Promise.allSettled(
     o.targets.map((kind) =>
-      runtime === "workerd"
+      runtime !== "harness"
         ? startRawTarget(
             kind,
             configPathOf(kind),
@@ -228,6 +230,7 @@ async function withTargets(
             mkdtempSync(join(b.dir, `raw-${kind}-`)),
             childEnv,
             (c) => trackChild(c, true),
+            runtime === "workerd-inspect",
           )
         : startTarget(
             kind,
@@ -376,15 +379,18 @@ async function joinsGroup(b: Bench, sides: Side[], run: number): Promise<void> {
 }
 
 /**
- * Idle sockets, stored as `idle` (under a bare workerd: the figure the target is about) or as
- * `idleHarness` (under wrangler's test harness, with its local tooling in the same process).
+ * Idle sockets, stored as `idle` (under a bare workerd: the figure the target is about), as
+ * `idleHarness` (under wrangler's test harness, with its local tooling in the same process) or
+ * as `idleGc` (a bare workerd with its inspector open, measured again after a full GC).
  */
 const idleGroup =
-  (key: "idle" | "idleHarness") =>
+  (key: "idle" | "idleHarness" | "idleGc") =>
   async (b: Bench, sides: Side[], run: number): Promise<void> => {
+    // The GC pass needs only the largest count: its figure is taken there.
+    const counts = key === "idleGc" ? [Math.max(...b.o.idleCounts)] : b.o.idleCounts;
     for (const side of run % 2 === 1 ? sides : [...sides].reverse()) {
       await guard([side], `${side.kind} idle`, async () => {
-        const r = await idle(side.target, side.rooms, b.o.idleCounts, 1000, b.o.deadlineMs, log);
+        const r = await idle(side.target, side.rooms, counts, 1000, b.o.deadlineMs, log);
         side.result[key] = r;
         addIntegrity(side.result.integrity, r.integrity);
         const connected = Math.max(0, ...r.perSocket.map((p) => p.ready)) + 1;
@@ -489,6 +495,7 @@ async function main(): Promise<number> {
     if (o.only.has("idle")) {
       groups.push(["idle sockets (bare workerd)", idleGroup("idle"), "workerd"]);
       groups.push(["idle sockets (wrangler harness)", idleGroup("idleHarness"), "harness"]);
+      groups.push(["idle sockets after a full GC", idleGroup("idleGc"), "workerd-inspect"]);
     }
     for (let run = 1; run <= o.runs; run++) {
       const results = new Map<TargetKind, TargetRun>(

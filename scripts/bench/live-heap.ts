@@ -13,6 +13,7 @@ import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { unstable_startWorker } from "wrangler";
 import { type Client, closeClients, openClients, waitQuiet } from "./driver.ts";
+import { openInspector } from "./inspector.ts";
 import { CeilingRooms, type RoomAccess, ServiceRooms } from "./rooms.ts";
 import {
   removeOnStop,
@@ -29,55 +30,14 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 process.env.WRANGLER_SEND_METRICS = "false";
 process.env.X_LOCAL_OBSERVABILITY = "false"; // as the bench runs (server.ts childEnv)
 
-/**
- * The isolate's heap after two full collections, through the inspector (bytes). workerd serves
- * inspector commands that need the isolate (a GC) only when it next takes the isolate's lock,
- * so while one is pending a trivial request (`poke`, answered 404) is sent every 200 ms.
- */
+/** The isolate's heap after two full collections, through the inspector (bytes). */
 async function liveHeap(inspectorUrl: URL, poke: string): Promise<number> {
-  const list = (await (await fetch(new URL("/json/list", inspectorUrl))).json()) as {
-    webSocketDebuggerUrl: string;
-  }[];
-  const target = list[0];
-  if (!target) {
-    throw new Error("the inspector lists no worker");
-  }
-  // The inspector proxy only accepts local origins (DNS-rebinding protection).
-  const ws = new WebSocket(target.webSocketDebuggerUrl, {
-    headers: { Origin: "http://localhost" },
-  } as never);
-  await new Promise((open, fail) => {
-    ws.addEventListener("open", open);
-    ws.addEventListener("error", fail);
-  });
-  let id = 0;
-  const waiting = new Map<number, (result: unknown) => void>();
-  ws.addEventListener("message", (e) => {
-    const m = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
-    if (m.id !== undefined) {
-      waiting.get(m.id)?.(m.result);
-      waiting.delete(m.id);
-    }
-  });
-  const call = async (method: string): Promise<unknown> => {
-    const answer = new Promise<unknown>((resolve) => {
-      waiting.set(++id, resolve);
-      ws.send(JSON.stringify({ id, method }));
-    });
-    const timer = setInterval(() => void fetch(poke).then((r) => r.arrayBuffer()), 200);
-    try {
-      return await answer;
-    } finally {
-      clearInterval(timer);
-    }
-  };
+  const session = await openInspector(inspectorUrl, poke);
   try {
-    await call("HeapProfiler.enable");
-    await call("HeapProfiler.collectGarbage");
-    await call("HeapProfiler.collectGarbage");
-    return ((await call("Runtime.getHeapUsage")) as { usedSize: number }).usedSize;
+    await session.collectGarbage();
+    return await session.heapUsed();
   } finally {
-    ws.close();
+    session.close();
   }
 }
 

@@ -121,6 +121,7 @@ export async function startRawTarget(
   dir: string,
   env: NodeJS.ProcessEnv,
   track: (child: ChildProcess) => void,
+  inspect = false,
 ): Promise<Target> {
   const shape = workerShapeOf(configPath);
   shape.vars = { ...shape.vars, ...vars };
@@ -135,7 +136,14 @@ export async function startRawTarget(
   // The workerd binary wrangler runs (miniflare's dependency), so both runtimes are one build.
   const bin = createRequire(createRequire(import.meta.url).resolve("miniflare"))("workerd")
     .default as string;
-  const child = spawn(bin, ["serve", file, "--experimental"], {
+  // With `inspect`, the isolate's inspector is open so the idle scenario can force a full GC
+  // ("after a full GC"). Only then: an open inspector alone adds ~2 KiB of RSS per idle socket.
+  const inspectorPort = inspect ? await freePort() : null;
+  const args = ["serve", file, "--experimental"];
+  if (inspectorPort !== null) {
+    args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
+  }
+  const child = spawn(bin, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -156,6 +164,7 @@ export async function startRawTarget(
     direct: true,
     workerdPids: [child.pid as number],
     hostPid: child.pid as number,
+    ...(inspectorPort !== null ? { inspectorUrl: `http://127.0.0.1:${inspectorPort}` } : {}),
     sql: unsupported,
     evict: unsupported,
     close: () => stopChild(child),

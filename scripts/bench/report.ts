@@ -21,6 +21,8 @@ export interface TargetRun {
   idle?: IdleResult;
   /** the same under wrangler's test harness, whose local tooling shares the process */
   idleHarness?: IdleResult;
+  /** a bare workerd with its inspector open, for `afterGc` (the inspector itself costs RSS) */
+  idleGc?: IdleResult;
   integrity: Integrity;
   failures: string[];
 }
@@ -207,6 +209,14 @@ export function figures(runs: readonly RunResult[], o: FigureOptions): Figure[] 
       null,
     );
   }
+  const maxIdle = sortedIdle[sortedIdle.length - 1];
+  row(
+    `  retained after a full GC, ${maxIdle} sockets`,
+    "KiB",
+    (t) => (t.idleGc?.afterGc ? t.idleGc.afterGc.bytesPerSocket / 1024 : undefined),
+    "",
+    null,
+  );
   for (const n of sortedIdle) {
     row(
       `  under wrangler's test harness, ${n} sockets`,

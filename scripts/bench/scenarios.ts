@@ -3,6 +3,7 @@
  * fan-out (fixed point + sustainable-rate search), history paging, joins, idle sockets.
  */
 import { type Client, closeClients, openClients, sleep, waitFor, waitQuiet } from "./driver.ts";
+import { openInspector } from "./inspector.ts";
 import { FanoutLoad, mergeSteps, type StepResult } from "./load.ts";
 import { rssBytes, v8HeapBytes, waitForQuietMachine } from "./procfs.ts";
 import type { RoomAccess } from "./rooms.ts";
@@ -457,12 +458,41 @@ export interface IdleResult {
   }[];
   baselineRss: number;
   baselineV8: number;
+  /**
+   * At the largest count, after two full GCs through the inspector (bare workerd only): what the
+   * sockets themselves hold, without the garbage that connecting them left behind.
+   */
+  afterGc?: { sockets: number; bytesPerSocket: number };
   /** sockets that received the final broadcast / sockets meant to be open (incl. the baseline) */
   live: number;
   open: number;
   connectMs: number;
   failures: number;
   integrity: Integrity;
+}
+
+/**
+ * RSS per socket once the isolate has collected its garbage (two full GCs via the inspector):
+ * the retained cost of an idle socket. RSS proper keeps the high-water of the garbage made while
+ * connecting, and workerd runs no GC while idle (an idle isolate keeps its heap as it is).
+ */
+async function afterFullGc(
+  target: Target,
+  sockets: number,
+  baselineRss: number,
+  settleMs: number,
+): Promise<NonNullable<IdleResult["afterGc"]>> {
+  const session = await openInspector(target.inspectorUrl as string, `${target.url}/bench-poke`);
+  try {
+    await session.collectGarbage();
+  } finally {
+    session.close();
+  }
+  await sleep(settleMs);
+  return {
+    sockets,
+    bytesPerSocket: (rssBytes(target.workerdPids) - baselineRss) / sockets,
+  };
 }
 
 export async function idle(
@@ -516,6 +546,14 @@ export async function idle(
         `  ${target.kind} idle ${ready}/${n} sockets (${((performance.now() - t0) / 1000).toFixed(1)} s): workerd RSS ${(rss / 2 ** 20).toFixed(1)} MiB (+${((rss - baselineRss) / 2 ** 20).toFixed(1)} MiB, ${kib(rss - baselineRss)} KiB/socket), V8 heap ${(v8 / 2 ** 20).toFixed(1)} MiB (${kib(v8 - baselineV8)} KiB/socket)`,
       );
     }
+    const afterGc = target.inspectorUrl
+      ? await afterFullGc(target, max, baselineRss, settleMs)
+      : undefined;
+    if (afterGc) {
+      log(
+        `  ${target.kind} idle ${max} sockets after a full GC: workerd RSS +${(afterGc.bytesPerSocket / 1024).toFixed(1)} KiB/socket`,
+      );
+    }
     const connectMs = performance.now() - t0;
     // Every socket must still be live: one message, everyone gets it.
     const connected = clients.filter((c) => c.ready);
@@ -544,6 +582,7 @@ export async function idle(
       connectMs,
       failures,
       integrity,
+      ...(afterGc ? { afterGc } : {}),
     };
   } finally {
     await closeClients(clients, 20_000);

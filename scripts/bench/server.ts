@@ -217,6 +217,8 @@ export interface Target {
   workerdPids: number[];
   /** the harness's Node process (it relays the worker's outbound fetches, e.g. to libSQL) */
   hostPid: number;
+  /** The isolate's inspector (bare workerd only): the idle scenario forces a full GC through it. */
+  inspectorUrl?: string;
   /** Runs SQL in a Durable Object's storage, through the harness. */
   sql(className: string, name: string, query: string, ...params: unknown[]): Promise<unknown[]>;
   /** Evicts a Durable Object (its sockets are closed) so it re-reads its storage. */
