@@ -1,9 +1,9 @@
-import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { apiClient } from "../helpers/api";
 import { registerUser } from "../helpers/factories";
 import { startService, useService } from "../helpers/service";
+import { postUntilAnswered } from "../helpers/upload";
 
 // The HTTP surface every route shares (reliability-testing §4.10): CORS, secure headers,
 // caching, body limits, the error envelope, health, the OpenAPI document and the docs page.
@@ -197,63 +197,15 @@ describe("body limit (64 KiB)", () => {
 
   it("answers a 10 MB chunked upload with 413 early, without reading it all", async () => {
     const TEN_MB = 10 * 1024 * 1024;
-    const res = await postChunked(`${service.url}/api/auth/register`, 16 * 1024, TEN_MB);
+    const res = await postUntilAnswered(
+      `${service.url}/api/auth/register`,
+      new Uint8Array(TEN_MB).fill(0x78),
+    );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body)).toMatchObject({ error: { code: "payload_too_large" } });
     expect(res.sent).toBeLessThan(TEN_MB);
   });
 });
-
-/**
- * Streams a chunked POST body (no Content-Length) of up to `maxBytes`, and stops sending as
- * soon as the server answers. node:http rather than fetch: a server that answers early and stops
- * reading resets the upload, which fetch reports as a failure of the whole request.
- */
-function postChunked(
-  url: string,
-  chunkBytes: number,
-  maxBytes: number,
-): Promise<{ status: number; body: string; sent: number }> {
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let answered = false;
-    const req = request(
-      url,
-      { method: "POST", headers: { "content-type": "application/json" } },
-      (res) => {
-        answered = true;
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          body += d;
-        });
-        res.on("end", () => {
-          resolve({ status: res.statusCode ?? 0, body, sent });
-          req.destroy();
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", (e) => {
-      if (!answered) {
-        reject(e);
-      }
-    });
-    const chunk = new Uint8Array(chunkBytes).fill(0x78);
-    const pump = () => {
-      if (answered) {
-        return;
-      }
-      if (sent >= maxBytes) {
-        req.end();
-        return;
-      }
-      sent += chunkBytes;
-      req.write(chunk, () => setTimeout(pump, 1));
-    };
-    pump();
-  });
-}
 
 describe("routing", () => {
   // Under /api only: other paths without a file fall through to the web app (wrangler.toml).
