@@ -45,7 +45,7 @@ async function upgradeClaims(
 
 /**
  * The identity and membership a socket runs under. The live session, the room, its member count
- * and the caller's membership come back in ONE libSQL round trip (a read batch of fixed SQL,
+ * and the caller's membership come back in ONE libSQL round trip (one fixed SQL statement,
  * upgrade-read.ts), where the HTTP routes take one per check: joins are faster, and the upgrade
  * makes fewer subrequests (local workerd keeps tens of KiB of memory per subrequest,
  * docs/performance.md). Same answers as every other route: 401 for a dead session, 404 for a
