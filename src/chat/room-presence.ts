@@ -21,7 +21,8 @@ import type { RoomSockets } from "./sockets";
 /**
  * Typing and presence as the room object runs them: the pure decisions of presence.ts over the
  * room's typing/grace/outbox tables (PresenceStore) and its live sockets (RoomSockets). Every
- * method works synchronously in the caller's turn. Deadlines (typing expiry, end of grace, the
+ * method decides and stores in the caller's turn; its frames go out through RoomSockets.spread
+ * (in that turn, or a slice of sockets per turn in a room of more than SPREAD_SLICE). Deadlines (typing expiry, end of grace, the
  * presence batch) are kept by the room's single alarm: methods that create one call `schedule`,
  * and the alarm calls onAlarm().
  */
@@ -102,7 +103,7 @@ export class RoomPresence {
 
   /** Never echoed to the typist: none of the typist's own sockets get it. */
   private broadcastTyping(userId: string, displayName: string, isTyping: boolean): void {
-    this.sockets.broadcast(
+    this.sockets.spread(
       { type: "typing", userId, displayName, isTyping, expiresInMs: isTyping ? TYPING_TTL_MS : 0 },
       (_ws, att) => att.userId === userId,
     );
@@ -190,7 +191,8 @@ export class RoomPresence {
    * Sends the queued presence changes once the batch is due: one frame to every open socket
    * (the joiners' own sockets too; an online they already have in ready.online is harmless; in a
    * big room only departures and the count, see presenceFrames), then forgets them. Queue read,
-   * sends and delete in one turn, so nothing is lost or sent twice.
+   * hand-over to spread and delete in one turn, so nothing is lost or sent twice. (Spreading
+   * over later turns keeps the object awake with a timer, so it can't hibernate halfway.)
    */
   private flush(now: number): void {
     const { changes, firstQueuedAt } = this.store.pendingPresence();
@@ -200,7 +202,7 @@ export class RoomPresence {
       return;
     }
     for (const frame of presenceFrames(changes, count, iso, this.options.readyOnlineLimit)) {
-      this.sockets.broadcast(frame);
+      this.sockets.spread(frame);
     }
     this.store.clearPresence();
   }

@@ -1,5 +1,9 @@
 import type { ServerFrame } from "../shared/protocol";
 import { type Attachment, parseAttachment } from "./attachment";
+import { SlicedOutbox } from "./sliced-outbox";
+
+/** Sockets a presence or typing frame is sent to per event-loop turn (see SlicedOutbox). */
+export const SPREAD_SLICE = 256;
 
 /**
  * The room's live sockets (hibernation API). The runtime is the source of truth: each socket
@@ -18,6 +22,14 @@ export class RoomSockets {
   private readonly identityOfUser = new Map<string, Attachment>();
   /** Sockets whose departure was handled (a close can follow an error for the same socket). */
   private readonly departed = new WeakSet<WebSocket>();
+
+  /** Presence and typing frames, a slice of sockets per turn (spread). */
+  private readonly outbox = new SlicedOutbox<WebSocket>({
+    slice: SPREAD_SLICE,
+    isOpen: (ws) => this.conns().has(ws),
+    send: trySend,
+    later: (fn) => setTimeout(fn, 0),
+  });
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -112,6 +124,21 @@ export class RoomSockets {
   }
 
   /**
+   * Like broadcast, for frames that are not part of the timeline (presence, typing): a room of
+   * at most SPREAD_SLICE sockets gets it in this turn, a bigger one a slice per turn, in order
+   * with the other spread frames. A timeline frame broadcast meanwhile can overtake it.
+   */
+  spread(frame: ServerFrame, skip?: (ws: WebSocket, att: Attachment) => boolean): void {
+    const to: WebSocket[] = [];
+    this.conns().forEach((att, ws) => {
+      if (!skip?.(ws, att)) {
+        to.push(ws);
+      }
+    });
+    this.outbox.push(JSON.stringify(frame), to);
+  }
+
+  /**
    * A socket closed or failed: returns its attachment the first time (the caller then handles
    * typing and presence), null after that or when we closed it ourselves.
    */
@@ -159,6 +186,14 @@ export class RoomSockets {
         this.set(ws, { ...att, ...fields });
       }
     }
+  }
+}
+
+function trySend(ws: WebSocket, text: string): void {
+  try {
+    ws.send(text);
+  } catch {
+    // Closing: its close event cleans up.
   }
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SPREAD_SLICE } from "../../src/chat/sockets";
 import { createChatClient } from "../../src/client/index";
 import { PRESENCE_BATCH_MS } from "../../src/shared/protocol";
 import { apiClient } from "../helpers/api";
@@ -213,6 +214,45 @@ describe("batched presence", () => {
     });
     b.socket.close();
     watcher.socket.close();
+  });
+});
+
+describe("a room with more sockets than a spread slice", () => {
+  it("gives every socket each presence and typing frame once and in order, a slice per turn", async () => {
+    const { ada, bo, room } = await setup();
+    // Bo's tabs: more sockets than SPREAD_SLICE, so these frames go out over several turns.
+    const tabs: Socket[] = [];
+    for (let left = SPREAD_SLICE + 44; left > 0; left -= 50) {
+      tabs.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(50, left) }, () => connect(service, room.id, bo)),
+        )),
+      );
+    }
+    const a = await connect(service, room.id, ada);
+    const everyTab = (what: string, has: (t: Socket) => boolean) =>
+      waitFor(() => (tabs.every(has) ? true : undefined), 10_000, `${what} on all tabs`);
+    await everyTab("ada online", (t) => t.socket.frames.some(isStatusOf(ada.id, "online")));
+    a.socket.send({ type: "typing", isTyping: true });
+    await sendAcked(a.socket, "typed, sent"); // stops the typing, then the message
+    a.socket.close();
+    await everyTab("ada offline", (t) => t.socket.frames.some(isStatusOf(ada.id, "offline")));
+    await sleep(100);
+    const adaFrames = (t: Socket) =>
+      t.socket.frames.flatMap((f) =>
+        f.type === "typing" && f.userId === ada.id
+          ? [`typing ${f.isTyping}`]
+          : statusChanges(f).flatMap((c) => (c.userId === ada.id ? [String(c.status)] : [])),
+      );
+    for (const t of tabs) {
+      expect(adaFrames(t)).toEqual(["online", "typing true", "typing false", "offline"]);
+      expect(framesOf(t.socket, "receive_message").map((f) => f.message.content)).toEqual([
+        "typed, sent",
+      ]);
+    }
+    for (const t of tabs) {
+      t.socket.close();
+    }
   });
 });
 
