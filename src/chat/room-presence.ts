@@ -22,9 +22,9 @@ import type { RoomSockets } from "./sockets";
  * Typing and presence as the room object runs them: the pure decisions of presence.ts over the
  * room's typing/grace/outbox tables (PresenceStore) and its live sockets (RoomSockets). Every
  * method decides and stores in the caller's turn; its frames go out through RoomSockets.spread
- * (in that turn, or a slice of sockets per turn in a room of more than SPREAD_SLICE). Deadlines (typing expiry, end of grace, the
- * presence batch) are kept by the room's single alarm: methods that create one call `schedule`,
- * and the alarm calls onAlarm().
+ * (in that turn, or a slice of sockets per turn in a room of more than SPREAD_SLICE sockets).
+ * Deadlines (typing expiry, end of grace, the presence batch) are kept by the room's single
+ * alarm: methods that create one call `schedule`, and the alarm calls onAlarm().
  */
 export class RoomPresence {
   constructor(

@@ -1,8 +1,8 @@
 /**
  * Frames for many sockets, sent a slice of sockets per event-loop turn.
  *
- * Why: the runtime writes a turn's sends only after the turn ends, so one frame to 3,000 sockets
- * holds 3,000 queued writes at once. That peak stays in the process's memory after it is gone
+ * Why: the runtime queues a turn's sends and writes them after the turn, so one frame to 3,000
+ * sockets holds 3,000 queued writes at once. That peak stays in the process's memory after it is gone
  * (workerd measured ~4 KiB per socket of RSS for a presence frame sent to a 3,000-socket room in
  * one turn; none when sent 256 at a time: docs/performance.md, finding 3).
  *
